@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvtpm - one virtual TPM (TPM 2.0 or 1.2) on top of libtpms, with
+ * crash-consistent, optionally encrypted state in its own directory.
+ *
+ * One vTPM per process: libtpms keeps a single, process-global TPM, so a
+ * second vtpm_new()/vtpm_create() while a vTPM is open fails with -EALREADY.
+ * Serve several vTPMs with several processes.
+ *
+ * Conventions (libbpf's):
+ *  - functions returning int return 0 (or a count) on success and a
+ *    negative errno on failure, and set errno too;
+ *  - functions returning a pointer return NULL on failure with errno set;
+ *  - option structs carry their own size in .sz; declare them with
+ *    VTPM_OPTS() so fields added later stay zero;
+ *  - the library never prints: it calls the function set with
+ *    vtpm_set_print() (none by default).
+ */
+#ifndef LIBVTPM_LIBVTPM_H
+#define LIBVTPM_LIBVTPM_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LIBVTPM_API __attribute__((visibility("default")))
+
+#define LIBVTPM_MAJOR_VERSION 0
+#define LIBVTPM_MINOR_VERSION 1
+
+/* Largest command or response one tpmif v2 shared page carries. */
+#define VTPM_MAX_PACKET 4088
+
+enum vtpm_tpm_version {
+	VTPM_TPM_2_0 = 0,	/* default */
+	VTPM_TPM_1_2 = 1,
+};
+
+enum vtpm_print_level {
+	VTPM_WARN,
+	VTPM_INFO,
+	VTPM_DEBUG,
+};
+
+typedef int (*vtpm_print_fn_t)(enum vtpm_print_level level,
+			       const char *fmt, va_list ap);
+
+/**
+ * @brief Set the log function; NULL silences the library (the default).
+ * @return the previous function
+ */
+LIBVTPM_API vtpm_print_fn_t vtpm_set_print(vtpm_print_fn_t fn);
+
+/**
+ * @brief Text for a libvtpm error code (negative or positive errno).
+ * @return a static string, never NULL
+ */
+LIBVTPM_API const char *vtpm_strerror(int err);
+
+/* struct vtpm_opts.flags */
+#define VTPM_F_PLAINTEXT	(1U << 0) /* create: store state unencrypted */
+#define VTPM_F_NO_STARTUP	(1U << 1) /* do not send TPM Startup ourselves */
+#define VTPM_F_SYNC_VOLATILE	(1U << 2) /* fsync volatile state too */
+
+/*
+ * Startup story. The guest has no firmware that sends TPM_Startup, so the
+ * library plays the platform: a vTPM opened without resumable volatile
+ * state gets Startup(CLEAR) (a TPM reset: PCRs zero, NV kept), unless
+ * VTPM_F_NO_STARTUP. Volatile state (PCRs, sessions, loaded objects) is
+ * resumed only when it was saved under the same resume_tag: a server
+ * restarted for the same running guest resumes it; a guest reboot (a new
+ * domain, so a new tag) starts clean. NV and permanent state always persist.
+ */
+struct vtpm_opts {
+	size_t sz;			/* sizeof(struct vtpm_opts) */
+	const char *state_dir;		/* this vTPM's directory (required) */
+	enum vtpm_tpm_version version;	/* vtpm_create() only */
+	unsigned int flags;		/* VTPM_F_* */
+	/*
+	 * 32-byte AES-256-GCM key file. With a key every state blob must be
+	 * encrypted and authentic; without one, only a vTPM created with
+	 * VTPM_F_PLAINTEXT opens.
+	 */
+	const char *key_file;
+	/* identity of the current user of the TPM (e.g. "<boot-id>:<domid>:<devid>") */
+	const char *resume_tag;
+	size_t :0;
+};
+
+#define VTPM_OPTS(NAME, ...)						\
+	struct vtpm_opts NAME = {					\
+		.sz = sizeof(struct vtpm_opts),				\
+		__VA_ARGS__						\
+	}
+
+struct vtpm;
+
+/**
+ * @brief Manufacture a new vTPM in opts->state_dir (created, must not
+ * hold a vTPM yet) and leave it closed.
+ * @return 0; -EEXIST if the directory already holds a vTPM
+ */
+LIBVTPM_API int vtpm_create(const struct vtpm_opts *opts);
+
+/**
+ * @brief Open the existing vTPM in opts->state_dir and power it on.
+ *
+ * Takes the directory's lock (-EBUSY if another process serves it), loads
+ * the permanent state (never manufactures a new TPM: -ENOENT without one),
+ * resumes the volatile state if opts->resume_tag matches, otherwise sends
+ * Startup(CLEAR).
+ * @return the instance, or NULL with errno set
+ */
+LIBVTPM_API struct vtpm *vtpm_new(const struct vtpm_opts *opts);
+
+/**
+ * @brief Save the volatile state (so a restart under the same resume tag
+ * resumes) and close the vTPM. NULL is ignored.
+ */
+LIBVTPM_API void vtpm_free(struct vtpm *vtpm);
+
+/**
+ * @brief Like vtpm_free(), but as a power-off: the volatile state is
+ * discarded, the next vtpm_new() starts with Startup(CLEAR).
+ */
+LIBVTPM_API void vtpm_power_off(struct vtpm *vtpm);
+
+/**
+ * @brief Run one TPM command.
+ * @param cmd, cmd_len   the command, at most VTPM_MAX_PACKET bytes
+ * @param locality       0..4
+ * @param resp           buffer of *resp_len bytes (VTPM_MAX_PACKET suffices)
+ * @param resp_len       in: size of resp; out: length of the response
+ * @return 0 (the TPM's own errors are in the response); negative errno if
+ * no response could be produced
+ */
+LIBVTPM_API int vtpm_process(struct vtpm *vtpm, const void *cmd, size_t cmd_len,
+			     unsigned int locality, void *resp, size_t *resp_len);
+
+/**
+ * @brief Ask the command running in another thread to stop early
+ * (best effort, as libtpms' TPMLIB_CancelCommand()).
+ */
+LIBVTPM_API int vtpm_cancel(struct vtpm *vtpm);
+
+/**
+ * @brief Write the volatile state now (crash-consistent); the permanent
+ * state is written by vtpm_process() whenever the TPM changes it.
+ */
+LIBVTPM_API int vtpm_save(struct vtpm *vtpm);
+
+/**
+ * @brief Build a well-formed TPM failure response for a command (tag of
+ * the right TPM family, TPM_RC_FAILURE / TPM_FAIL) in resp.
+ * @return the response length (10)
+ */
+LIBVTPM_API size_t vtpm_failure_response(const void *cmd, size_t cmd_len,
+					 void *resp, size_t resp_size);
+
+struct vtpm_info {
+	size_t sz;
+	enum vtpm_tpm_version version;
+	int encrypted;			/* 1 if the state is AES-256-GCM sealed */
+	int locked;			/* 1 if a process serves it now */
+	int lock_pid;			/* that process, if known */
+	uint64_t generation;		/* highest state generation stored */
+	uint64_t created;		/* seconds since the epoch */
+	uint64_t modified;		/* last state write, seconds since the epoch */
+	uint32_t permanent_size;	/* bytes on disk */
+	uint32_t volatile_size;
+	size_t :0;
+};
+
+/**
+ * @brief Describe the vTPM in state_dir without opening it.
+ * @return 0, -ENOENT if state_dir holds no vTPM
+ */
+LIBVTPM_API int vtpm_state_info(const char *state_dir, struct vtpm_info *info);
+
+/**
+ * @brief Erase the vTPM in state_dir: overwrite its files with zeros,
+ * fsync, unlink them and remove the directory.
+ * @return 0, -ENOENT, -EBUSY if a process serves it
+ */
+LIBVTPM_API int vtpm_state_destroy(const char *state_dir);
+
+/** @brief Version of this library, "0.1". */
+LIBVTPM_API const char *vtpm_libversion(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBVTPM_LIBVTPM_H */

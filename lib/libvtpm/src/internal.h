@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libvtpm private declarations. */
+#ifndef LIBVTPM_INTERNAL_H
+#define LIBVTPM_INTERNAL_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libvtpm/libvtpm.h"
+
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* log.c */
+void vtpm_pr(enum vtpm_print_level level, const char *fmt, ...) __printf(2, 3);
+#define pr_warn(fmt, ...)  vtpm_pr(VTPM_WARN, "libvtpm: " fmt, ##__VA_ARGS__)
+#define pr_info(fmt, ...)  vtpm_pr(VTPM_INFO, "libvtpm: " fmt, ##__VA_ARGS__)
+#define pr_debug(fmt, ...) vtpm_pr(VTPM_DEBUG, "libvtpm: " fmt, ##__VA_ARGS__)
+
+static inline int libvtpm_err(int ret)
+{
+	if (ret < 0)
+		errno = -ret;
+	return ret;
+}
+
+/*
+ * State storage backend (swtpm's nvstore ops, reduced). A store holds
+ * named blobs of raw bytes; sealing happens above it (blob.c). store()
+ * replaces a blob atomically: a crash at any instant leaves the old or
+ * the new content, never a mix.
+ */
+struct vtpm_store;
+
+struct vtpm_store_ops {
+	const char *name;
+	int (*open)(struct vtpm_store *st, const char *location, int create);
+	/* exclusive, non-blocking; -EBUSY (and *pid) if someone holds it */
+	int (*lock)(struct vtpm_store *st, int *pid);
+	/* -EBUSY if locked by someone else, 0 if free; does not take it */
+	int (*probe_lock)(struct vtpm_store *st, int *pid);
+	int (*load)(struct vtpm_store *st, const char *name,
+		    uint8_t **data, size_t *len);	/* -ENOENT if absent */
+	int (*store)(struct vtpm_store *st, const char *name,
+		     const void *data, size_t len, int sync);
+	int (*remove)(struct vtpm_store *st, const char *name);
+	int (*stat)(struct vtpm_store *st, const char *name,
+		    uint64_t *size, uint64_t *mtime);
+	/* erase every blob and the store itself */
+	int (*destroy)(struct vtpm_store *st);
+	void (*close)(struct vtpm_store *st);
+};
+
+struct vtpm_store {
+	const struct vtpm_store_ops *ops;
+	char *location;
+	int dirfd;
+	int lockfd;
+};
+
+extern const struct vtpm_store_ops vtpm_store_dir_ops;
+
+/* blob.c: sealed blob format */
+#define VTPM_KEY_LEN 32
+
+struct vtpm_sealer {
+	int encrypted;
+	uint8_t key[VTPM_KEY_LEN];	/* per-vTPM key (HKDF of the master) */
+	char *binding;			/* vTPM identity bound into the AAD */
+};
+
+struct blob_meta {
+	uint64_t generation;
+	uint64_t base_generation;	/* permall generation this blob follows */
+	int encrypted;
+	char tag[256];			/* resume tag (volatile state) */
+};
+
+int vtpm_load_key_file(const char *path, uint8_t key[VTPM_KEY_LEN]);
+int vtpm_sealer_init(struct vtpm_sealer *s, const uint8_t *master_key,
+		     const char *binding);
+void vtpm_sealer_fini(struct vtpm_sealer *s);
+int vtpm_blob_seal(const struct vtpm_sealer *s, const char *name,
+		   const struct blob_meta *meta, const void *data, size_t len,
+		   uint8_t **out, size_t *out_len);
+int vtpm_blob_open(const struct vtpm_sealer *s, const char *name,
+		   const uint8_t *blob, size_t blob_len, struct blob_meta *meta,
+		   uint8_t **out, size_t *out_len);
+int vtpm_blob_peek(const uint8_t *blob, size_t blob_len, struct blob_meta *meta);
+
+void vtpm_explicit_bzero(void *p, size_t n);
+
+/* names of the files in a state directory */
+#define VTPM_META_NAME		"meta"
+#define VTPM_LOCK_NAME		"lock"
+
+#endif /* LIBVTPM_INTERNAL_H */

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Directory state backend: one file per blob in the vTPM's directory.
+ *
+ * A blob is replaced by writing ".<name>.tmp", fsync()ing it, rename()ing
+ * it over <name> and fsync()ing the directory, so after a crash or power
+ * loss at any instant <name> holds the old or the new content, whole.
+ * With sync == 0 the two fsync() calls are skipped: still atomic against
+ * a crash of the process (the page cache survives it), not against power
+ * loss; the volatile state uses that by default, since a power loss ends
+ * the guest that state belongs to anyway.
+ *
+ * "lock" is flock()ed by the serving process and holds its pid.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int dir_open(struct vtpm_store *st, const char *location, int create)
+{
+	int fd;
+
+	if (create && mkdir(location, 0700) < 0 && errno != EEXIST) {
+		int err = -errno;
+
+		pr_warn("cannot create state directory %s: %s\n", location,
+			strerror(errno));
+		return err;
+	}
+	fd = open(location, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	st->dirfd = fd;
+	st->lockfd = -1;
+	st->location = strdup(location);
+	if (!st->location) {
+		close(fd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int read_lock_pid(int fd)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return atoi(buf);
+}
+
+static int dir_lock(struct vtpm_store *st, int *pid)
+{
+	char buf[32];
+	int fd, n, err;
+
+	fd = openat(st->dirfd, VTPM_LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		if (pid)
+			*pid = read_lock_pid(fd);
+		close(fd);
+		return err;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) == 0)
+		(void)!pwrite(fd, buf, n, 0);
+	st->lockfd = fd;
+	return 0;
+}
+
+static int dir_probe_lock(struct vtpm_store *st, int *pid)
+{
+	int fd, err = 0;
+
+	if (st->lockfd >= 0)
+		return 0;
+	fd = openat(st->dirfd, VTPM_LOCK_NAME, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		if (pid)
+			*pid = read_lock_pid(fd);
+	}
+	close(fd);
+	return err;
+}
+
+static int dir_load(struct vtpm_store *st, const char *name, uint8_t **data,
+		    size_t *len)
+{
+	struct stat sb;
+	uint8_t *buf;
+	size_t off = 0;
+	int fd, err;
+
+	fd = openat(st->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0) {
+		err = -errno;
+		goto out_close;
+	}
+	if (sb.st_size > 16 << 20) {
+		err = -EFBIG;
+		goto out_close;
+	}
+	buf = malloc(sb.st_size ? sb.st_size : 1);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out_close;
+	}
+	while (off < (size_t)sb.st_size) {
+		ssize_t n = read(fd, buf + off, sb.st_size - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			free(buf);
+			goto out_close;
+		}
+		off += n;
+	}
+	*data = buf;
+	*len = off;
+	err = 0;
+out_close:
+	close(fd);
+	return err;
+}
+
+static int dir_store(struct vtpm_store *st, const char *name, const void *data,
+		     size_t len, int sync)
+{
+	char tmp[256];
+	int fd, err;
+
+	if (snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = -errno;
+		goto err_log;
+	}
+	err = write_all(fd, data, len);
+	if (!err && sync && fsync(fd) < 0)
+		err = -errno;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	if (err)
+		goto err_unlink_tmp;
+	if (renameat(st->dirfd, tmp, st->dirfd, name) < 0) {
+		err = -errno;
+		goto err_unlink_tmp;
+	}
+	if (sync && fsync(st->dirfd) < 0) {
+		err = -errno;
+		goto err_log;
+	}
+	return 0;
+
+err_unlink_tmp:
+	unlinkat(st->dirfd, tmp, 0);
+err_log:
+	pr_warn("cannot write %s/%s: %s\n", st->location, name, strerror(-err));
+	return err;
+}
+
+static int dir_remove(struct vtpm_store *st, const char *name)
+{
+	if (unlinkat(st->dirfd, name, 0) < 0)
+		return -errno;
+	if (fsync(st->dirfd) < 0)
+		return -errno;
+	return 0;
+}
+
+static int dir_stat(struct vtpm_store *st, const char *name, uint64_t *size,
+		    uint64_t *mtime)
+{
+	struct stat sb;
+
+	if (fstatat(st->dirfd, name, &sb, 0) < 0)
+		return -errno;
+	if (size)
+		*size = sb.st_size;
+	if (mtime)
+		*mtime = sb.st_mtim.tv_sec;
+	return 0;
+}
+
+/* Overwrite a file's bytes with zeros before unlinking it (best effort:
+ * on copy-on-write or flash storage the old blocks may survive; the
+ * state is encrypted for that reason). */
+static int wipe_file(int dirfd, const char *name)
+{
+	static const uint8_t zeros[4096];
+	struct stat sb;
+	off_t off = 0;
+	int fd;
+
+	fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			while (off < sb.st_size) {
+				size_t n = sb.st_size - off;
+
+				if (n > sizeof(zeros))
+					n = sizeof(zeros);
+				if (pwrite(fd, zeros, n, off) <= 0)
+					break;
+				off += n;
+			}
+			fsync(fd);
+		}
+		close(fd);
+	}
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int dir_destroy(struct vtpm_store *st)
+{
+	struct dirent *de;
+	int err = 0, fd;
+	DIR *d;
+
+	fd = dup(st->dirfd);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		int e;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		/* the lock file goes last: it keeps a racing server out */
+		if (!strcmp(de->d_name, VTPM_LOCK_NAME))
+			continue;
+		e = wipe_file(st->dirfd, de->d_name);
+		if (e && !err)
+			err = e;
+	}
+	closedir(d);
+	if (err)
+		return err;
+	if (unlinkat(st->dirfd, VTPM_LOCK_NAME, 0) < 0 && errno != ENOENT)
+		return -errno;
+	fsync(st->dirfd);
+	if (rmdir(st->location) < 0)
+		return -errno;
+	return 0;
+}
+
+static void dir_close(struct vtpm_store *st)
+{
+	if (st->lockfd >= 0)
+		close(st->lockfd);	/* drops the flock */
+	if (st->dirfd >= 0)
+		close(st->dirfd);
+	free(st->location);
+	st->lockfd = st->dirfd = -1;
+	st->location = NULL;
+}
+
+const struct vtpm_store_ops vtpm_store_dir_ops = {
+	.name		= "dir",
+	.open		= dir_open,
+	.lock		= dir_lock,
+	.probe_lock	= dir_probe_lock,
+	.load		= dir_load,
+	.store		= dir_store,
+	.remove		= dir_remove,
+	.stat		= dir_stat,
+	.destroy	= dir_destroy,
+	.close		= dir_close,
+};
