@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * xen-tpmback: the pure half of the backend.
+ *
+ * Everything here is a function of its arguments: parsing and validation
+ * of the tpmif v2 shared page and of the messages userspace writes, the
+ * TPM error responses the backend makes up by itself, and the decisions
+ * of the two state machines (the xenbus backend state and the per-device
+ * command state). There is no grant, event channel or xenstore code here,
+ * so the KUnit suites in tests/kunit/ build this file in UML.
+ */
+#ifndef _XEN_TPMBACK_PROTOCOL_H
+#define _XEN_TPMBACK_PROTOCOL_H
+
+#include <linux/types.h>
+#include <xen/interface/io/xenbus.h>
+
+#include "../../include/uapi/linux/xen-tpmback.h"
+
+/*
+ * The tpmif v2 shared page: one granted page of 4096 bytes, whatever the
+ * dom0 PAGE_SIZE. Its 8-byte header is followed by nr_extra_pages grant
+ * references and then by the TPM packet. Xen's tpmif.h comment says the
+ * packet starts at 16: every implementation uses 8 + 4 * nr_extra_pages.
+ */
+#define XEN_TPMBK_SHR_PAGE_SIZE		4096U
+#define XEN_TPMBK_SHR_HDR_SIZE		8U
+#define XEN_TPMBK_MAX_PACKET		(XEN_TPMBK_SHR_PAGE_SIZE - XEN_TPMBK_SHR_HDR_SIZE)
+
+/* Offsets of the header fields (struct vtpm_shared_page). */
+#define XEN_TPMBK_SHR_LENGTH		0
+#define XEN_TPMBK_SHR_STATE		4
+#define XEN_TPMBK_SHR_LOCALITY		5
+#define XEN_TPMBK_SHR_NR_EXTRA		7
+
+/* enum vtpm_shared_page_state; the backend writes only IDLE and FINISH. */
+#define XEN_TPMBK_SHR_IDLE		0
+#define XEN_TPMBK_SHR_SUBMIT		1
+#define XEN_TPMBK_SHR_FINISH		2
+#define XEN_TPMBK_SHR_CANCEL		3
+
+/* A TPM command or response header: tag (be16), size (be32), code (be32). */
+#define XEN_TPMBK_TPM_HDR_SIZE		10U
+
+/* Request tags and the tag of the responses the backend makes up. */
+#define XEN_TPMBK_TPM12_TAG_RQU_COMMAND		0x00C1
+#define XEN_TPMBK_TPM12_TAG_RQU_AUTH1_COMMAND	0x00C2
+#define XEN_TPMBK_TPM12_TAG_RQU_AUTH2_COMMAND	0x00C3
+#define XEN_TPMBK_TPM12_TAG_RSP_COMMAND		0x00C4
+#define XEN_TPMBK_TPM2_ST_NO_SESSIONS		0x8001
+#define XEN_TPMBK_TPM2_ST_SESSIONS		0x8002
+
+/* Return codes the backend uses, per TPM family. */
+#define XEN_TPMBK_TPM12_FAIL			0x0009
+#define XEN_TPMBK_TPM12_BAD_PARAM_SIZE		0x0019
+#define XEN_TPMBK_TPM12_BADTAG			0x001E
+#define XEN_TPMBK_TPM12_BAD_LOCALITY		0x003D
+#define XEN_TPMBK_TPM2_RC_FAILURE		0x0101
+#define XEN_TPMBK_TPM2_RC_LOCALITY		0x0107
+#define XEN_TPMBK_TPM2_RC_BAD_TAG		0x001E
+#define XEN_TPMBK_TPM2_RC_COMMAND_SIZE		0x0142
+
+/* Highest locality passed through to userspace; 4 is refused. */
+#define XEN_TPMBK_MAX_LOCALITY		3
+
+/**
+ * struct xen_tpmbk_shr - one snapshot of the shared page header
+ * @length:	 packet length the frontend claims
+ * @state:	 XEN_TPMBK_SHR_*, or anything the guest wrote
+ * @locality:	 locality of the request
+ * @nr_extra_pages: number of extra grant pages the frontend claims
+ *
+ * The guest may rewrite its page at any time: each field is read once
+ * into this snapshot, and only the snapshot is used afterwards.
+ */
+struct xen_tpmbk_shr {
+	u32 length;
+	u8 state;
+	u8 locality;
+	u8 nr_extra_pages;
+};
+
+/**
+ * enum xen_tpmbk_event - what a look at the shared page asks of the backend
+ * @XEN_TPMBK_EV_NONE:	 IDLE or FINISH: nothing (a spurious event)
+ * @XEN_TPMBK_EV_SUBMIT: a command is waiting
+ * @XEN_TPMBK_EV_CANCEL: the frontend cancels the current command
+ * @XEN_TPMBK_EV_BROKEN: the page is unusable (unknown state, extra pages):
+ *			 the backend cannot even answer, it stops listening
+ */
+enum xen_tpmbk_event {
+	XEN_TPMBK_EV_NONE,
+	XEN_TPMBK_EV_SUBMIT,
+	XEN_TPMBK_EV_CANCEL,
+	XEN_TPMBK_EV_BROKEN,
+};
+
+/**
+ * enum xen_tpmbk_verdict - result of validating a command from the guest
+ * @XEN_TPMBK_CMD_OK:		 forward it
+ * @XEN_TPMBK_CMD_BAD_SIZE:	 length out of 10..4088 or the TPM header's
+ *				 size field differs from the length
+ * @XEN_TPMBK_CMD_BAD_TAG:	 neither a TPM 1.2 nor a TPM 2.0 request tag
+ * @XEN_TPMBK_CMD_BAD_LOCALITY: locality above XEN_TPMBK_MAX_LOCALITY
+ */
+enum xen_tpmbk_verdict {
+	XEN_TPMBK_CMD_OK,
+	XEN_TPMBK_CMD_BAD_SIZE,
+	XEN_TPMBK_CMD_BAD_TAG,
+	XEN_TPMBK_CMD_BAD_LOCALITY,
+};
+
+/**
+ * enum xen_tpmbk_error - why the backend answers a command by itself
+ * @XEN_TPMBK_ERR_FAILURE:  no server, server died or timed out, bad response
+ * @XEN_TPMBK_ERR_SIZE:	    XEN_TPMBK_CMD_BAD_SIZE
+ * @XEN_TPMBK_ERR_TAG:	    XEN_TPMBK_CMD_BAD_TAG
+ * @XEN_TPMBK_ERR_LOCALITY: XEN_TPMBK_CMD_BAD_LOCALITY
+ */
+enum xen_tpmbk_error {
+	XEN_TPMBK_ERR_FAILURE,
+	XEN_TPMBK_ERR_SIZE,
+	XEN_TPMBK_ERR_TAG,
+	XEN_TPMBK_ERR_LOCALITY,
+};
+
+/**
+ * enum xen_tpmbk_family - TPM family of a request, from its tag
+ * @XEN_TPMBK_TPM12: tag 0x00C1, 0x00C2 or 0x00C3
+ * @XEN_TPMBK_TPM20: tag 0x8001 or 0x8002, and anything unknown
+ */
+enum xen_tpmbk_family {
+	XEN_TPMBK_TPM12,
+	XEN_TPMBK_TPM20,
+};
+
+/**
+ * enum xen_tpmbk_cmd_state - where the device's one command is
+ * @XEN_TPMBK_CMD_NONE:	  no command: the guest's page is ours to wait on
+ * @XEN_TPMBK_CMD_QUEUED: accepted, not yet read by userspace
+ * @XEN_TPMBK_CMD_SENT:	  read by userspace, response awaited
+ */
+enum xen_tpmbk_cmd_state {
+	XEN_TPMBK_CMD_NONE,
+	XEN_TPMBK_CMD_QUEUED,
+	XEN_TPMBK_CMD_SENT,
+};
+
+/**
+ * enum xen_tpmbk_action - what to do with an event, given the command state
+ * @XEN_TPMBK_ACT_IGNORE:	  nothing (spurious, or already being handled)
+ * @XEN_TPMBK_ACT_ACCEPT:	  take the new command from the page
+ * @XEN_TPMBK_ACT_IDLE:		  write IDLE and notify (cancel completed)
+ * @XEN_TPMBK_ACT_DROP:		  drop the queued command, then as _IDLE
+ * @XEN_TPMBK_ACT_FORWARD_CANCEL: tell userspace, keep waiting for FINISH
+ * @XEN_TPMBK_ACT_BROKEN:	  protocol violation: stop serving the page
+ */
+enum xen_tpmbk_action {
+	XEN_TPMBK_ACT_IGNORE,
+	XEN_TPMBK_ACT_ACCEPT,
+	XEN_TPMBK_ACT_IDLE,
+	XEN_TPMBK_ACT_DROP,
+	XEN_TPMBK_ACT_FORWARD_CANCEL,
+	XEN_TPMBK_ACT_BROKEN,
+};
+
+void xen_tpmbk_shr_read(const void *page, struct xen_tpmbk_shr *shr);
+enum xen_tpmbk_event xen_tpmbk_shr_event(const struct xen_tpmbk_shr *shr);
+u32 xen_tpmbk_shr_copy_command(const void *page, const struct xen_tpmbk_shr *shr,
+			       u8 *buf);
+void xen_tpmbk_shr_put_response(void *page, const u8 *rsp, u32 len);
+void xen_tpmbk_shr_put_idle(void *page);
+
+enum xen_tpmbk_verdict xen_tpmbk_check_command(const u8 *cmd, u32 len,
+					       u8 locality);
+enum xen_tpmbk_family xen_tpmbk_cmd_family(const u8 *cmd, u32 len);
+u32 xen_tpmbk_error_code(enum xen_tpmbk_family family,
+			 enum xen_tpmbk_error err);
+u32 xen_tpmbk_error_response(u8 *buf, const u8 *cmd, u32 cmd_len,
+			     enum xen_tpmbk_error err);
+enum xen_tpmbk_error xen_tpmbk_verdict_error(enum xen_tpmbk_verdict verdict);
+
+int xen_tpmbk_check_response(const u8 *rsp, u32 len);
+int xen_tpmbk_check_rsp_msg(const struct xen_tpmback_msg *msg, size_t count);
+
+enum xen_tpmbk_action xen_tpmbk_event_action(enum xen_tpmbk_event ev,
+					     enum xen_tpmbk_cmd_state cmd,
+					     bool cancel_forwarded);
+unsigned long xen_tpmbk_cmd_deadline(bool attached, unsigned long now,
+				     unsigned long unattached_since,
+				     unsigned long attach_grace,
+				     unsigned long cmd_timeout);
+
+enum xenbus_state xen_tpmbk_next_state(enum xenbus_state cur,
+				       enum xenbus_state target);
+enum xenbus_state xen_tpmbk_frontend_target(enum xenbus_state frontend,
+					    enum xenbus_state backend,
+					    bool online);
+const char *xen_tpmbk_connection_name(enum xenbus_state state);
+
+#endif /* _XEN_TPMBACK_PROTOCOL_H */
