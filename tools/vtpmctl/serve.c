@@ -1,0 +1,711 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vtpmctl serve: one process serves one vTPM (libtpms holds one TPM per
+ * process; the process is also the isolation boundary).
+ *
+ *   attach (kernel: ATTACH ioctl, waiting for the instance; tests: accept
+ *   on a unix socket) -> uuid -> open the vTPM -> loop:
+ *     CMD     -> a worker thread runs it through libvtpm, the main thread
+ *                writes the RSP and saves the volatile state
+ *     CANCEL  -> vtpm_cancel() if it names the running command
+ *     EOF     -> the instance is gone for good (the guest is gone): an
+ *                orderly TPM power-off, exit 0
+ *     SIGTERM -> finish the running command, save the state, exit 0
+ *                (a restart for the same guest resumes where it stopped)
+ *
+ * A vTPM uuid the kernel names but that was never created is not made up
+ * on the spot: serve logs it once and answers every command with a TPM
+ * failure response until the instance goes away.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libvtpm/libvtpm.h"
+#include "transport.h"
+#include "vtpmctl.h"
+
+#define HDR_LEN sizeof(struct xen_tpmback_msg)
+
+struct server {
+	struct transport t;
+	struct vtpm *vtpm;		/* NULL: answer with failures */
+	char uuid[37];
+	/* the command in flight, shared with the worker */
+	pthread_t worker;
+	int to_worker[2], from_worker[2];
+	uint8_t cmd[XEN_TPMBACK_MAX_PACKET];
+	size_t cmd_len;
+	unsigned int locality;
+	uint32_t seq;
+	uint8_t out[HDR_LEN + XEN_TPMBACK_MAX_PACKET];	/* RSP message */
+	size_t out_len;
+	int busy;
+	uint64_t commands, failed, stale;
+	double busy_since;
+};
+
+static struct {
+	const char *uuid, *socket, *device, *pidfile;
+	long domid, devid;
+	unsigned int wait_s;
+	bool daemonize, syslog;
+} so = { .domid = -1, .devid = -1, .wait_s = 30 };
+
+static bool pidfile_written;
+
+static void serve_usage(void)
+{
+	printf("Usage: %s serve --domid D --devid N [OPTIONS]\n"
+	       "       %s serve --uuid UUID [OPTIONS]\n"
+	       "       %s serve --socket PATH --uuid UUID [--domid D --devid N] [OPTIONS]\n\n"
+	       "Serve one vTPM: attach to its xen-tpmback instance (by frontend\n"
+	       "domid/devid or by uuid; the uuid comes from the instance) and\n"
+	       "answer the guest's TPM commands until the instance is removed.\n\n"
+	       "Options:\n"
+	       "  --domid D, --devid N  the backend instance vtpm-D-N\n"
+	       "  --uuid UUID           the instance serving this vTPM\n"
+	       "  --socket PATH         listen on a unix socket speaking the xen-tpmback\n"
+	       "                        message format instead (tests; needs --uuid)\n"
+	       "  --device PATH         the character device (default %s)\n"
+	       "  --wait SECONDS        wait this long for the instance (default 30, 0 = forever)\n"
+	       "  --daemonize           detach (setsid, fds closed), log to syslog\n"
+	       "  --pidfile FILE        write the server's pid there\n"
+	       "  --syslog              log to syslog instead of stderr\n"
+	       "  -s, --state-dir DIR   state root (default %s)\n"
+	       "  -k, --key-file FILE   state key\n",
+	       bin_name, bin_name, bin_name, DEFAULT_DEVICE, DEFAULT_STATE_DIR);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int parse_long(const char *s, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < 0 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "domid",	required_argument,	NULL, 'D' },
+		{ "devid",	required_argument,	NULL, 'N' },
+		{ "uuid",	required_argument,	NULL, 'u' },
+		{ "socket",	required_argument,	NULL, 'S' },
+		{ "device",	required_argument,	NULL, 'E' },
+		{ "wait",	required_argument,	NULL, 'w' },
+		{ "daemonize",	no_argument,		NULL, 'b' },
+		{ "pidfile",	required_argument,	NULL, 'P' },
+		{ "syslog",	no_argument,		NULL, 'L' },
+		{ 0 },
+	};
+	long v;
+	int c;
+
+	so.device = getenv("VTPM_DEVICE") ? getenv("VTPM_DEVICE") : DEFAULT_DEVICE;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "u:", opts, NULL)) >= 0) {
+		if (c == 'h') {
+			serve_usage();
+			return EXIT_OK;
+		}
+		if (common_opt(c, optarg))
+			continue;
+		switch (c) {
+		case 'D':
+			if (parse_long(optarg, 0x7fef, &so.domid)) {
+				p_usage_err("bad domid \"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'N':
+			if (parse_long(optarg, 0x7fffffff, &so.devid)) {
+				p_usage_err("bad devid \"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'u':
+			so.uuid = optarg;
+			break;
+		case 'S':
+			so.socket = optarg;
+			break;
+		case 'E':
+			so.device = optarg;
+			break;
+		case 'w':
+			if (parse_long(optarg, 86400, &v)) {
+				p_usage_err("bad --wait \"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			so.wait_s = v;
+			break;
+		case 'b':
+			so.daemonize = true;
+			break;
+		case 'P':
+			so.pidfile = optarg;
+			break;
+		case 'L':
+			so.syslog = true;
+			break;
+		default:
+			p_usage_err("bad option \"%s\" for \"serve\", try \"%s serve help\"",
+				    argv[optind - 1], bin_name);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		if (!strcmp(argv[optind], "help")) {
+			serve_usage();
+			return EXIT_OK;
+		}
+		p_usage_err("unexpected argument \"%s\"", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if ((so.domid < 0) != (so.devid < 0)) {
+		p_usage_err("--domid and --devid go together");
+		return EXIT_USAGE;
+	}
+	if (so.socket && !so.uuid) {
+		p_usage_err("--socket needs --uuid");
+		return EXIT_USAGE;
+	}
+	if (!so.socket && (so.domid < 0) == !so.uuid) {
+		p_usage_err("give --domid D --devid N, or --uuid UUID");
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* ---- daemon bits --------------------------------------------------------- */
+
+static int pid_alive(pid_t pid)
+{
+	char path[64], comm[64] = "";
+	FILE *f;
+
+	if (pid <= 0 || kill(pid, 0) < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		fclose(f);
+	}
+	return !strncmp(comm, "vtpmctl", 7);
+}
+
+static pid_t read_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int pid = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	return pid;
+}
+
+static int write_pidfile(const char *path)
+{
+	char tmp[4096], dir[4096], *slash;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%d\n", (int)getpid());
+	if (fclose(f) || rename(tmp, path)) {
+		int err = -errno;
+
+		unlink(tmp);
+		return err;
+	}
+	pidfile_written = true;
+	return 0;
+}
+
+static void remove_pidfile(void)
+{
+	if (pidfile_written && read_pidfile(so.pidfile) == getpid())
+		unlink(so.pidfile);
+}
+
+/*
+ * Detach the way a udev RUN program needs: the caller returns at once
+ * (udev kills slow RUN programs and their process group), the server
+ * runs on in its own session with no inherited fds. The caller returns
+ * only once the pidfile is written, so a "remove" right after finds it.
+ */
+static int daemonize(void)
+{
+	int pfd[2], fd;
+	char ok = 0;
+	pid_t pid;
+
+	if (pipe(pfd) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(pfd[1]);
+		if (read(pfd[0], &ok, 1) != 1)
+			ok = 0;
+		exit(ok == 'k' ? EXIT_OK : EXIT_FAIL);
+	}
+	close(pfd[0]);
+	if (setsid() < 0)
+		_exit(EXIT_FAIL);
+	pid = fork();
+	if (pid < 0)
+		_exit(EXIT_FAIL);
+	if (pid > 0)
+		_exit(EXIT_OK);
+	if (chdir("/") < 0)
+		_exit(EXIT_FAIL);
+	umask(077);
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	for (fd = 3; fd < 1024; fd++)
+		if (fd != pfd[1])
+			close(fd);
+	if (so.pidfile && write_pidfile(so.pidfile) < 0) {
+		syslog(LOG_ERR, "cannot write pidfile %s: %m", so.pidfile);
+		_exit(EXIT_FAIL);
+	}
+	ok = 'k';
+	(void)!write(pfd[1], &ok, 1);
+	close(pfd[1]);
+	return 0;
+}
+
+static void read_boot_id(char *buf, size_t size)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+
+	snprintf(buf, size, "unknown-boot");
+	if (f) {
+		if (fgets(buf, size, f))
+			buf[strcspn(buf, "\n")] = '\0';
+		fclose(f);
+	}
+}
+
+/* ---- the command path -------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	struct server *s = arg;
+	char op;
+
+	while (read(s->to_worker[0], &op, 1) == 1 && op == 'c') {
+		struct xen_tpmback_msg *rsp = (void *)s->out;
+		size_t rlen = XEN_TPMBACK_MAX_PACKET;
+		int err;
+
+		err = vtpm_process(s->vtpm, s->cmd, s->cmd_len, s->locality,
+				   s->out + HDR_LEN, &rlen);
+		if (err) {
+			log_msg(LOG_ERR, "command seq %u failed: %s; answering TPM failure",
+				s->seq, vtpm_strerror(err));
+			rlen = vtpm_failure_response(s->cmd, s->cmd_len,
+						     s->out + HDR_LEN,
+						     XEN_TPMBACK_MAX_PACKET);
+			s->failed++;
+		} else {
+			/*
+			 * Persist before answering: a response the guest sees
+			 * is never lost to a crash of this process (libtpms
+			 * already wrote any NV change from inside the command).
+			 */
+			vtpm_save(s->vtpm);
+		}
+		memset(rsp, 0, HDR_LEN);
+		rsp->type = XEN_TPMBACK_MSG_RSP;
+		rsp->seq = s->seq;
+		rsp->len = rlen;
+		s->out_len = HDR_LEN + rlen;
+		if (write(s->from_worker[1], "d", 1) != 1)
+			break;
+	}
+	return NULL;
+}
+
+static int send_response(struct server *s)
+{
+	int err = s->t.ops->send(&s->t, s->out, s->out_len);
+
+	if (err == -ESTALE) {
+		/* the kernel already answered the guest (watchdog/cancel) */
+		log_msg(LOG_INFO, "late response to seq %u dropped by the kernel", s->seq);
+		s->stale++;
+		err = 0;
+	} else if (err == -EINVAL) {
+		log_msg(LOG_WARNING, "kernel refused response to seq %u as malformed", s->seq);
+		err = 0;
+	} else if (err == -EPIPE || err == -ECONNRESET || err == -ENODEV) {
+		err = 0;	/* gone; the next read says EOF */
+	} else if (err) {
+		log_msg(LOG_ERR, "cannot send response: %s", strerror(-err));
+	}
+	return err;
+}
+
+static void failure_now(struct server *s, uint32_t seq, const uint8_t *cmd,
+			size_t len)
+{
+	struct xen_tpmback_msg *rsp = (void *)s->out;
+	size_t rlen = vtpm_failure_response(cmd, len, s->out + HDR_LEN,
+					    XEN_TPMBACK_MAX_PACKET);
+
+	memset(rsp, 0, HDR_LEN);
+	rsp->type = XEN_TPMBACK_MSG_RSP;
+	rsp->seq = seq;
+	rsp->len = rlen;
+	s->out_len = HDR_LEN + rlen;
+	s->seq = seq;
+	s->failed++;
+	send_response(s);
+}
+
+static int handle_message(struct server *s, const uint8_t *buf, size_t n)
+{
+	const struct xen_tpmback_msg *m = (const void *)buf;
+
+	if (n < HDR_LEN) {
+		log_msg(LOG_WARNING, "short message (%zu bytes) ignored", n);
+		return 0;
+	}
+	switch (m->type) {
+	case XEN_TPMBACK_MSG_CMD:
+		if (m->len != n - HDR_LEN || m->len > s->t.max_packet || m->len < 10) {
+			log_msg(LOG_WARNING, "malformed command seq %u (len %u, %zu bytes)",
+				m->seq, m->len, n - HDR_LEN);
+			failure_now(s, m->seq, buf + HDR_LEN, n - HDR_LEN);
+			return 0;
+		}
+		s->commands++;
+		if (!s->vtpm) {
+			failure_now(s, m->seq, buf + HDR_LEN, m->len);
+			return 0;
+		}
+		if (s->busy) {
+			log_msg(LOG_WARNING, "command seq %u while seq %u runs; failed",
+				m->seq, s->seq);
+			return 0;
+		}
+		memcpy(s->cmd, buf + HDR_LEN, m->len);
+		s->cmd_len = m->len;
+		s->locality = m->locality;
+		s->seq = m->seq;
+		s->busy = 1;
+		s->busy_since = now_s();
+		if (write(s->to_worker[1], "c", 1) != 1)
+			return -EIO;
+		return 0;
+	case XEN_TPMBACK_MSG_CANCEL:
+		if (s->busy && m->seq == s->seq) {
+			log_msg(LOG_INFO, "guest cancels command seq %u", m->seq);
+			vtpm_cancel(s->vtpm);
+		} else {
+			log_msg(LOG_DEBUG, "cancel of seq %u: not running", m->seq);
+		}
+		return 0;
+	default:
+		log_msg(LOG_WARNING, "unknown message type %u ignored", m->type);
+		return 0;
+	}
+}
+
+static int serve_loop(struct server *s, int sigfd)
+{
+	uint8_t buf[HDR_LEN + XEN_TPMBACK_MAX_PACKET + 64];
+	bool eof = false, stop = false;
+
+	for (;;) {
+		struct pollfd p[3] = {
+			{ .fd = eof || stop ? -1 : s->t.fd, .events = POLLIN },
+			{ .fd = sigfd, .events = POLLIN },
+			{ .fd = s->from_worker[0], .events = POLLIN },
+		};
+
+		if ((eof || stop) && !s->busy)
+			break;
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_msg(LOG_ERR, "poll: %m");
+			return -errno;
+		}
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si) &&
+			    si.ssi_signo != SIGHUP) {
+				log_msg(LOG_INFO, "signal %d: saving state and exiting",
+					si.ssi_signo);
+				stop = true;
+			}
+		}
+		if (p[2].revents & POLLIN) {
+			char d;
+
+			if (read(s->from_worker[0], &d, 1) == 1) {
+				double dt = now_s() - s->busy_since;
+
+				if (dt > 1.0)
+					log_msg(LOG_INFO, "command seq %u took %.1f s", s->seq, dt);
+				send_response(s);
+				s->busy = 0;
+			}
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = s->t.ops->recv(&s->t, buf, sizeof(buf));
+
+			if (n == 0) {
+				log_msg(LOG_INFO, "instance removed: TPM powered off");
+				eof = true;
+			} else if (n == -EAGAIN) {
+				continue;
+			} else if (n < 0) {
+				log_msg(LOG_ERR, "read: %s", strerror(-n));
+				if (n == -EMSGSIZE)
+					continue;
+				return n;
+			} else if (handle_message(s, buf, n) < 0) {
+				return -EIO;
+			}
+		}
+	}
+	return eof ? 1 : 0;
+}
+
+/* ---- do_serve ------------------------------------------------------------ */
+
+int do_serve(int argc, char **argv)
+{
+	struct server *s;
+	char dir[4096], ctx[160], tag[128], boot[64];
+	bool uuid_from_kernel;
+	uint8_t u[16];
+	sigset_t mask;
+	int ret, err, sigfd;
+
+	ret = parse_serve(argc, argv);
+	if (ret >= 0)
+		return ret;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return EXIT_FAIL;
+	s->t.fd = s->t.listen_fd = -1;
+	uuid_from_kernel = !so.uuid;
+
+	/* bad input is refused here, before anything detaches or waits */
+	if (so.uuid) {
+		struct vtpm_info info = { .sz = sizeof(info) };
+
+		if (uuid_parse_str(so.uuid, u)) {
+			p_usage_err("malformed uuid \"%s\" (want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+				    so.uuid);
+			return EXIT_USAGE;
+		}
+		uuid_format(u, s->uuid);
+		snprintf(dir, sizeof(dir), "%s/%s", state_root, s->uuid);
+		err = vtpm_state_info(dir, &info);
+		if (err == -ENOENT) {
+			p_err("no such vTPM %s (in %s); create it with \"%s create --uuid %s\"",
+			      s->uuid, state_root, bin_name, s->uuid);
+			return EXIT_FAIL;
+		}
+		if (err) {
+			p_err("cannot read vTPM %s: %s", s->uuid, vtpm_strerror(err));
+			return EXIT_FAIL;
+		}
+		if (info.locked) {
+			p_err("vTPM %s is already being served by pid %d", s->uuid,
+			      info.lock_pid);
+			return EXIT_FAIL;
+		}
+		memcpy(s->t.uuid, u, 16);
+		s->t.by_uuid = so.domid < 0;
+	}
+	if (so.pidfile) {
+		pid_t old = read_pidfile(so.pidfile);
+
+		if (old && old != getpid() && pid_alive(old)) {
+			p_err("already served by pid %d (pidfile %s)", (int)old, so.pidfile);
+			return EXIT_FAIL;
+		}
+	}
+	if (effective_key_file() && access(effective_key_file(), R_OK) < 0) {
+		p_err("cannot read key file %s: %s", effective_key_file(), strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (access(state_root, W_OK) < 0 && errno != ENOENT) {
+		p_err("state directory %s is not writable: %s", state_root, strerror(errno));
+		return EXIT_FAIL;
+	}
+
+	if (so.daemonize) {
+		err = daemonize();
+		if (err) {
+			p_err("cannot daemonize: %s", strerror(-err));
+			return EXIT_FAIL;
+		}
+	} else if (so.pidfile && (err = write_pidfile(so.pidfile))) {
+		p_err("cannot write pidfile %s: %s", so.pidfile, strerror(-err));
+		return EXIT_FAIL;
+	}
+	log_setup(so.daemonize || so.syslog ? LOG_TO_SYSLOG : LOG_TO_STDERR, "vtpmctl");
+	vtpm_set_print((vtpm_print_fn_t)log_libvtpm);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* attach; SIGTERM keeps its default meaning while we wait */
+	s->t.ops = so.socket ? &socket_transport_ops : &chardev_transport_ops;
+	s->t.path = so.socket ? so.socket : so.device;
+	if (so.domid >= 0) {
+		s->t.domid = so.domid;
+		s->t.devid = so.devid;
+	}
+	if (so.domid >= 0)
+		snprintf(ctx, sizeof(ctx), "domid=%ld devid=%ld", so.domid, so.devid);
+	else
+		snprintf(ctx, sizeof(ctx), "uuid=%s", s->uuid);
+	log_set_context(ctx);
+	log_msg(LOG_DEBUG, "attaching through %s (%s), waiting up to %u s",
+		s->t.ops->name, s->t.path, so.wait_s);
+	err = s->t.ops->attach(&s->t, so.wait_s * 1000);
+	if (err) {
+		if (err == -EBUSY)
+			log_msg(LOG_ERR, "instance is already being served by another process");
+		else if (err == -ETIMEDOUT)
+			log_msg(LOG_ERR, "no such instance appeared within %u s", so.wait_s);
+		else if (err == -ENOENT && !so.socket)
+			log_msg(LOG_ERR, "%s: no such device (is xen-tpmback loaded?)", s->t.path);
+		else
+			log_msg(LOG_ERR, "cannot attach through %s: %s", s->t.path,
+				strerror(-err));
+		ret = EXIT_FAIL;
+		goto out;
+	}
+	if (uuid_from_kernel)
+		uuid_format(s->t.uuid, s->uuid);
+	snprintf(ctx, sizeof(ctx), "uuid=%s domid=%u devid=%u", s->uuid,
+		 s->t.domid, s->t.devid);
+	log_set_context(ctx);
+
+	read_boot_id(boot, sizeof(boot));
+	snprintf(tag, sizeof(tag), "%s:%s%u:%u", boot, so.socket ? "socket:" : "",
+		 s->t.domid, s->t.devid);
+	snprintf(dir, sizeof(dir), "%s/%s", state_root, s->uuid);
+	{
+		VTPM_OPTS(o, .state_dir = dir, .key_file = effective_key_file(),
+			  .resume_tag = tag);
+		struct vtpm_info info = { .sz = sizeof(info) };
+
+		errno = 0;
+		if (vtpm_state_info(dir, &info) == -ENOENT)
+			errno = ENOENT;
+		else
+			s->vtpm = vtpm_new(&o);
+	}
+	if (!s->vtpm) {
+		err = -errno;
+		if (err == -EBUSY) {
+			log_msg(LOG_ERR, "vTPM state %s is in use by another server (two guests with one uuid?)",
+				dir);
+			ret = EXIT_FAIL;
+			goto out;
+		}
+		if (!uuid_from_kernel) {
+			log_msg(LOG_ERR, "cannot open vTPM: %s", vtpm_strerror(err));
+			ret = EXIT_FAIL;
+			goto out;
+		}
+		if (err == -ENOENT)
+			log_msg(LOG_ERR, "vTPM %s was never created (no %s); every TPM command fails until the guest is restarted after \"%s create --uuid %s\"",
+				s->uuid, dir, bin_name, s->uuid);
+		else
+			log_msg(LOG_ERR, "cannot open vTPM %s: %s; every TPM command fails",
+				s->uuid, vtpm_strerror(err));
+	} else {
+		log_msg(LOG_INFO, "serving vTPM (state %s)", dir);
+	}
+
+	/* from here on signals are events of the loop */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sigfd < 0 || pipe2(s->to_worker, O_CLOEXEC) || pipe2(s->from_worker, O_CLOEXEC) ||
+	    (s->vtpm && pthread_create(&s->worker, NULL, worker_main, s))) {
+		log_msg(LOG_ERR, "cannot set up: %m");
+		ret = EXIT_FAIL;
+		goto out_vtpm;
+	}
+	err = serve_loop(s, sigfd);
+	if (s->vtpm) {
+		(void)!write(s->to_worker[1], "q", 1);
+		pthread_join(s->worker, NULL);
+	}
+	log_msg(LOG_INFO, "%llu commands, %llu failed, %llu late",
+		(unsigned long long)s->commands, (unsigned long long)s->failed,
+		(unsigned long long)s->stale);
+	ret = err < 0 ? EXIT_FAIL : EXIT_OK;
+	if (err == 1) {
+		vtpm_power_off(s->vtpm);	/* EOF: the guest is gone */
+		s->vtpm = NULL;
+	}
+out_vtpm:
+	vtpm_free(s->vtpm);	/* saves: a restart resumes */
+out:
+	s->t.ops->close(&s->t);
+	remove_pidfile();
+	return ret;
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* vtpmctl: shared declarations. */
+#ifndef VTPMCTL_H
+#define VTPMCTL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define VTPMCTL_VERSION		"0.1"
+#define DEFAULT_STATE_DIR	"/var/lib/vtpm"
+#define DEFAULT_KEY_FILE	"/etc/vtpm/state.key"
+#define DEFAULT_DEVICE		"/dev/xen-tpmback"
+
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* exit codes */
+#define EXIT_OK		0
+#define EXIT_FAIL	1
+#define EXIT_USAGE	2
+
+struct cmd {
+	const char *name;
+	int (*func)(int argc, char **argv);
+	const char *summary;
+};
+
+/* main.c: global options */
+extern bool json_output;
+extern int verbose;
+extern const char *bin_name;
+extern const char *state_root;	/* --state-dir, $VTPM_STATE_DIR */
+extern const char *key_file;	/* --key-file, $VTPM_KEY_FILE, or default if present */
+
+void p_err(const char *fmt, ...) __printf(1, 2);
+void p_usage_err(const char *fmt, ...) __printf(1, 2);	/* returns nothing; caller exits 2 */
+int cmd_select(const struct cmd *cmds, int argc, char **argv,
+	       int (*help)(int, char **));
+bool is_help(const char *arg);
+const char *effective_key_file(void);
+
+/* options every command accepts, so "vtpmctl list -j" works too */
+#define COMMON_SHORTOPTS "+jpds:k:h"
+#define COMMON_LONGOPTS							\
+	{ "json",	no_argument,		NULL, 'j' },		\
+	{ "pretty",	no_argument,		NULL, 'p' },		\
+	{ "debug",	no_argument,		NULL, 'd' },		\
+	{ "state-dir",	required_argument,	NULL, 's' },		\
+	{ "key-file",	required_argument,	NULL, 'k' },		\
+	{ "help",	no_argument,		NULL, 'h' }
+/* 1 if c was a common option (handled), 0 if not */
+int common_opt(int c, const char *arg);
+
+/* log.c: what serve says, to stderr or syslog */
+enum { LOG_TO_STDERR, LOG_TO_SYSLOG };
+void log_setup(int where, const char *ident);
+void log_set_context(const char *ctx);
+void log_msg(int prio, const char *fmt, ...) __printf(2, 3);
+void log_vmsg(int prio, const char *fmt, va_list ap);
+int log_libvtpm(int level, const char *fmt, va_list ap);
+
+/* uuid.c */
+int uuid_parse_str(const char *s, uint8_t out[16]);
+void uuid_format(const uint8_t u[16], char out[37]);
+int uuid_generate_v4(uint8_t out[16]);
+int state_dir_of(const char *uuid_str, char *buf, size_t size);
+
+/* json.c */
+void json_string(FILE *f, const char *s);
+
+/* commands */
+int do_create(int argc, char **argv);
+int do_destroy(int argc, char **argv);
+int do_list(int argc, char **argv);
+int do_show(int argc, char **argv);
+int do_serve(int argc, char **argv);
+int do_keygen(int argc, char **argv);
+
+#endif /* VTPMCTL_H */
