@@ -1,0 +1,113 @@
+# shellcheck shell=bash
+# Helpers for scenarios that run in the testbed's dom0 (sourced by dom0-init).
+#
+# A scenario is /e2e/scenarios/<name>.sh; it calls
+#   step NAME COMMAND...   run COMMAND; E2E-STEP <scenario>:NAME PASS|FAIL <why>
+#   check NAME COND_CMD... the same, for a condition
+#   fail NAME WHY / pass NAME
+# A failed step is reported and the scenario goes on unless it calls
+# `need` (which aborts the scenario on failure, naming the step).
+
+E2E_OUT=/e2e/out
+SCENARIO=
+
+say() { echo "E2E-INFO ${SCENARIO:+$SCENARIO: }$*"; }
+pass() { echo "E2E-STEP $SCENARIO:$1 PASS${2:+ $2}"; }
+fail() { echo "E2E-STEP $SCENARIO:$1 FAIL ${2:-failed}"; E2E_FAILED=1; return 1; }
+
+# step NAME CMD... : PASS when CMD exits 0; its output is kept in out/
+step() {
+	local name=$1; shift
+	local of="$E2E_OUT/$SCENARIO.$name.log"
+	if "$@" >"$of" 2>&1; then
+		pass "$name"
+	else
+		local rc=$?
+		fail "$name" "exit $rc: $* :: $(tail -n 3 "$of" | tr '\n' '|' | cut -c1-300)"
+	fi
+}
+# need: like step, but the rest of the scenario depends on it
+need() {
+	step "$@" || { echo "E2E-ABORT $SCENARIO: step $1 failed, later steps cannot run"; return 1; }
+}
+
+# wait_for SECONDS CMD... : poll CMD until it succeeds (0.2 s period)
+wait_for() {
+	local t=$(( $1 * 5 )); shift
+	while [ $t -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2; t=$((t - 1))
+	done
+	"$@"
+}
+
+xs_is() { [ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
+
+# guest_create NAME SCRIPT [xl-config-lines...] : start a PV guest that runs
+# /guest/SCRIPT.sh from its initramfs, then powers off. Extra args are
+# appended to the config (e.g. 'vtpm=["backend=0,uuid=..."]').
+guest_create() {
+	local name=$1 script=$2; shift 2
+	local cfg=/tmp/$name.cfg
+	{
+		echo "name = \"$name\""
+		echo "type = \"pv\""
+		echo "kernel = \"/boot/vmlinuz-$(uname -r)\""
+		echo "ramdisk = \"/e2e/guest.cpio.gz\""
+		echo "extra = \"console=hvc0 quiet loglevel=4 e2e.script=$script\""
+		echo "memory = 384"
+		echo "vcpus = 1"
+		echo "on_poweroff = \"destroy\""
+		echo "on_crash = \"destroy\""
+		local l; for l in "$@"; do echo "$l"; done
+	} >"$cfg"
+	xl create "$cfg" >"$E2E_OUT/$SCENARIO.xl-create-$name.log" 2>&1
+}
+guest_domid() { xl domid "$1" 2>/dev/null; }
+guest_log() { echo "/var/log/xen/console/guest-$1.log"; }
+# guest_wait NAME SECONDS : wait for the guest to power off; relay its steps
+guest_wait() {
+	local name=$1 t=$(( $2 * 2 ))
+	while xl domid "$name" >/dev/null 2>&1 && [ $t -gt 0 ]; do sleep 0.5; t=$((t - 1)); done
+	local rc=0
+	if xl domid "$name" >/dev/null 2>&1; then
+		fail "guest-$name-finished" "guest $name still running after $2 s; destroyed"
+		xl destroy "$name" >/dev/null 2>&1
+		rc=1
+	fi
+	guest_relay "$name"
+	return $rc
+}
+# guest_relay NAME: the guest's E2E-STEP lines, as steps of this scenario
+guest_relay() {
+	local f; f=$(guest_log "$1")
+	[ -f "$f" ] || { fail "guest-$1-console" "no console log for guest $1"; return 1; }
+	grep -a -o 'E2E-[A-Z]*.*' "$f" | tr -d '\r' | while read -r kind rest; do
+		case $kind in
+		E2E-STEP) set -- $rest; local n=$1 r=$2; shift 2
+			echo "E2E-STEP $SCENARIO:$n ${r}${*:+ $*}";;
+		E2E-INFO) echo "E2E-INFO $SCENARIO: [$1] $rest";;
+		esac
+	done
+	grep -aq 'E2E-GUEST-DONE' "$f" || fail "guest-$1-finished" "guest $1 did not reach the end of its script (see out/guest-$1.log)"
+}
+
+e2e_run_scenario() {
+	SCENARIO=$1
+	echo "E2E-SCENARIO $SCENARIO begin"
+	local t0=$SECONDS
+	if [ -f "/e2e/scenarios/$SCENARIO.sh" ]; then
+		( . "/e2e/scenarios/$SCENARIO.sh" )
+	else
+		fail setup "no scenario file $SCENARIO.sh"
+	fi
+	echo "E2E-SCENARIO $SCENARIO end ($((SECONDS - t0)) s)"
+}
+
+e2e_collect_logs() {
+	cp -a /var/log/xen/console/. "$E2E_OUT/" 2>/dev/null
+	cp -a /var/log/xen/*.log "$E2E_OUT/" 2>/dev/null
+	dmesg >"$E2E_OUT/dom0-dmesg.log" 2>&1
+	xl dmesg >"$E2E_OUT/xen-dmesg.log" 2>&1
+	sync
+}

@@ -1,0 +1,21 @@
+# Helpers for scripts that run inside a testbed guest (sourced).
+# Steps print "E2E-STEP <name> PASS|FAIL <why>"; dom0 relays them.
+pass() { echo "E2E-STEP $1 PASS${2:+ $2}"; }
+fail() { echo "E2E-STEP $1 FAIL ${2:-failed}"; return 1; }
+step() {
+	local name=$1; shift
+	local out
+	if out=$("$@" 2>&1); then
+		pass "$name"
+	else
+		local rc=$?
+		fail "$name" "exit $rc: $* :: $(printf '%s' "$out" | tail -n 3 | tr '\n' '|' | cut -c1-300)"
+	fi
+}
+info() { echo "E2E-INFO $*"; }
+# load_tpmfront: the Debian kernel's own, unmodified xen-tpmfront
+load_tpmfront() { insmod /lib/modules/xen-tpmfront.ko; }
+# tpm2 with the device TCTI, as a guest user would run it
+export TPM2TOOLS_TCTI=device:/dev/tpm0
+# hex_of FILE: lowercase hex, no spaces
+hex_of() { od -An -v -tx1 "$1" | tr -d ' \n'; }

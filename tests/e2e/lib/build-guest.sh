@@ -1,0 +1,39 @@
+#!/bin/bash
+# build-guest.sh ROOTFS_DIR OUT.cpio.gz : the guest's initramfs. Busybox, the
+# Debian kernel's unmodified xen-tpmfront.ko, tpm2-tools, trousers' tools and
+# the xenstore clients with their shared libraries, taken from the dom0 rootfs
+# (same Debian release), plus this checkout's guest scripts.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+root=$1 out=$2
+t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+mkdir -p "$t"/{bin,sbin,lib,lib64,usr/lib/x86_64-linux-gnu,lib/modules,guest,etc,dev,proc,sys,tmp,root}
+cp /bin/busybox "$t/bin/busybox"
+for a in $("$t/bin/busybox" --list); do
+	[ "$a" = busybox ] || ln -sf busybox "$t/bin/$a"
+done
+
+bins="/usr/bin/tpm2 /usr/bin/xenstore-read /usr/bin/xenstore-write /usr/bin/xenstore-ls
+/usr/bin/xenstore-exists /usr/sbin/tcsd /usr/sbin/tpm_version /usr/sbin/tpm_nvdefine"
+libs="/usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0"
+copy_closure() { # copies files + their shared libraries out of $root
+	local f
+	for f in "$@"; do
+		[ -e "$root$f" ] || continue
+		mkdir -p "$t$(dirname "$f")"; cp -L "$root$f" "$t$f"
+		chroot "$root" ldd "$f" 2>/dev/null | awk '/=>/ {print $3} /^\t\/lib64/ {print $1}' |
+		while read -r l; do
+			[ -n "$l" ] && [ ! -e "$t$l" ] || continue
+			mkdir -p "$t$(dirname "$l")"; cp -L "$root$l" "$t$l"
+		done
+	done
+}
+copy_closure $bins $libs
+[ -x "$t/usr/bin/tpm2" ] || die "tpm2-tools missing from the dom0 rootfs"
+# tpm2_* names, as the package installs them
+for l in "$root"/usr/bin/tpm2_*; do ln -sf tpm2 "$t/usr/bin/$(basename "$l")"; done
+cp "$root/lib/modules/$KVER/kernel/drivers/char/tpm/xen-tpmfront.ko" "$t/lib/modules/"
+echo 'root:x:0:0:root:/root:/bin/sh' >"$t/etc/passwd"; echo 'root:x:0:' >"$t/etc/group"
+install -m 0755 "$E2E_DIR/guest/init" "$t/init"
+cp "$E2E_DIR"/guest/*.sh "$t/guest/"
+(cd "$t" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"

@@ -1,0 +1,190 @@
+#!/bin/bash
+# End-to-end testbed runner: boots Debian's Xen in QEMU with a Debian dom0,
+# runs scenarios there (each starting PV guests that use the unmodified
+# upstream xen-tpmfront), and turns the E2E- markers into pass/fail.
+#
+#   tests/e2e/run.sh [all|demo|bench|soak|SCENARIO...]
+#
+# Environment:
+#   E2E_ACCEL=auto|kvm|tcg   auto (default) uses KVM only where nested
+#                            virtualisation really exists, else TCG
+#   E2E_TIMEOUT=SECONDS      whole-run limit (default 2400)
+#   VTPM_CACHE_DIR=DIR       image cache (default /var/tmp/xen-tpmback-cache)
+#   E2E_RUN_DIR=DIR          where logs go (default build/e2e/<time>-<name>)
+#
+# Exit 0 only when every step passed and dom0 reached the end.
+set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
+
+[ "$(id -u)" -eq 0 ] || die "the testbed needs root (debootstrap, chroot, mkfs -d)"
+[ $# -gt 0 ] || set -- all
+case "$1" in
+all) scenarios=(plumbing backend vtpm) ;;
+demo) scenarios=(demo) ;;
+*) scenarios=("$@") ;;
+esac
+for s in "${scenarios[@]}"; do
+	[ -f "$E2E_DIR/scenarios/$s.sh" ] || die "no scenario '$s' (tests/e2e/scenarios/)"
+done
+name=$(IFS=-; echo "${scenarios[*]}")
+RUN=${E2E_RUN_DIR:-$TOP/build/e2e/$(date +%Y%m%d-%H%M%S)-$name}
+mkdir -p "$RUN"
+TIMEOUT=${E2E_TIMEOUT:-2400}
+
+# --- images (cached) ---------------------------------------------------------
+t_start=$SECONDS
+eval "$("$E2E_DIR/lib/build-images.sh")"
+log "images ready ($((SECONDS - t_start)) s): Xen $XEN_VER, kernel $KVER"
+
+# --- this run's disk: scenarios, guest image, freshly built artefacts -------
+inj="$RUN/inject"
+rm -rf "$inj"; mkdir -p "$inj"/{lib,scenarios,artefacts,out}
+install -m 0755 "$E2E_DIR/dom0/dom0-init" "$inj/dom0-init"
+cp "$E2E_DIR/dom0/dom0-lib.sh" "$inj/lib/"
+cp "$E2E_DIR"/scenarios/*.sh "$inj/scenarios/"
+printf '%s\n' "${scenarios[@]}" >"$inj/scenarios.list"
+"$E2E_DIR/lib/build-guest.sh" "$ROOTFS_DIR" "$inj/guest.cpio.gz"
+# Artefacts: whatever the build produced. A scenario that needs a missing
+# one fails loudly, naming it.
+art() { [ -e "$TOP/$1" ] && cp -a "$TOP/$1" "$inj/artefacts/" || log "artefact $1 not built"; }
+art drivers/xen-tpmback/xen-tpmback.ko
+art tests/responder/vtpm-responder
+art tools/vtpmctl/vtpmctl
+for f in "$TOP"/udev/* "$TOP"/systemd/*; do [ -f "$f" ] && cp "$f" "$inj/artefacts/"; done
+if [ -f "$inj/artefacts/xen-tpmback.ko" ]; then
+	modinfo -F vermagic "$inj/artefacts/xen-tpmback.ko" | grep -q "^$KVER " ||
+		die "xen-tpmback.ko was not built for $KVER (vermagic: $(modinfo -F vermagic "$inj/artefacts/xen-tpmback.ko"))"
+fi
+rm -f "$RUN/inject.ext4"
+mkfs.ext4 -q -F -L e2e -d "$inj" "$RUN/inject.ext4" 512M
+
+# --- accelerator -------------------------------------------------------------
+kvm_nested() {
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+	if grep -qw vmx /proc/cpuinfo; then
+		grep -qE '^(Y|1)$' /sys/module/kvm_intel/parameters/nested 2>/dev/null
+	elif grep -qw svm /proc/cpuinfo; then
+		grep -qE '^(Y|1)$' /sys/module/kvm_amd/parameters/nested 2>/dev/null
+	else
+		return 1
+	fi
+}
+accel=${E2E_ACCEL:-auto}
+if [ "$accel" = auto ]; then
+	if kvm_nested; then accel=kvm; else accel=tcg; fi
+fi
+
+# --- processes we own; nothing survives the runner --------------------------
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	sleep 0.5
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# dom0's "hardware" TPM: swtpm as QEMU's tpm-tis backend.
+mkdir -p "$RUN/hwtpm"
+swtpm socket --tpm2 --tpmstate dir="$RUN/hwtpm" \
+	--ctrl type=unixio,path="$RUN/hwtpm.sock" \
+	--log file="$RUN/hwtpm.log",level=1 >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -S "$RUN/hwtpm.sock" ] && break; sleep 0.1; done
+[ -S "$RUN/hwtpm.sock" ] || die "swtpm (dom0's hardware TPM) did not start"
+
+boot() { # boot ACCEL -> starts QEMU in the background, pid in $qpid
+	local acc=$1 accel_opt cpu
+	if [ "$acc" = kvm ]; then accel_opt=kvm; cpu=host
+	else accel_opt=tcg,thread=multi; cpu=Nehalem; fi
+	local xen_cmd="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2"
+	xen_cmd+=" loglvl=all guest_loglvl=all noreboot xpti=no pv-l1tf=no spec-ctrl=no"
+	: >"$RUN/console.log"
+	qemu-system-x86_64 -machine q35 -accel "$accel_opt" -cpu "$cpu" -smp 2 -m 3072 \
+		-no-reboot -display none -monitor none -nic none \
+		-serial file:"$RUN/console.log" \
+		-kernel "$XEN_ELF" -append "$xen_cmd" \
+		-initrd "$VMLINUZ console=hvc0 earlyprintk=xen loglevel=5,$INITRD" \
+		-drive file="$ROOTFS_IMG",format=raw,if=virtio,snapshot=on \
+		-drive file="$RUN/inject.ext4",format=raw,if=virtio \
+		-chardev socket,id=chrtpm,path="$RUN/hwtpm.sock" \
+		-tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0 \
+		>"$RUN/qemu.log" 2>&1 &
+	qpid=$!
+	pids+=("$qpid")
+}
+
+# watch: follow the console until power-off, QEMU exit or the deadline;
+# prints the markers as they come. Returns 0 on E2E-POWEROFF.
+watch_console() {
+	local deadline=$1 boot_deadline=$2 seen=0 line n=0
+	while :; do
+		local total; total=$(wc -l <"$RUN/console.log")
+		if [ "$total" -gt "$n" ]; then
+			sed -n "$((n + 1)),${total}p" "$RUN/console.log" | tr -d '\r' |
+				grep -a -o 'E2E-[A-Z-]*.*' | while IFS= read -r line; do
+					case $line in
+					E2E-STEP*FAIL*) printf '  \033[31m%s\033[0m\n' "$line" ;;
+					E2E-STEP*) printf '  %s\n' "$line" ;;
+					*) printf '  %s\n' "$line" ;;
+					esac
+				done
+			n=$total
+		fi
+		grep -aq 'E2E-BOOT dom0' "$RUN/console.log" && seen=1
+		grep -aq 'E2E-POWEROFF' "$RUN/console.log" && return 0
+		kill -0 "$qpid" 2>/dev/null || return 1
+		[ $SECONDS -lt "$deadline" ] || return 2
+		if [ $seen -eq 0 ] && [ $SECONDS -ge "$boot_deadline" ]; then return 3; fi
+		sleep 1
+	done
+}
+
+deadline=$((SECONDS + TIMEOUT))
+log "booting Xen $XEN_VER + dom0 in QEMU with $accel (scenarios: ${scenarios[*]}); logs in $RUN"
+boot "$accel"
+rc=0; watch_console "$deadline" $((SECONDS + 240)) || rc=$?
+if [ $rc -eq 3 ] || { [ $rc -eq 1 ] && [ "$accel" = kvm ] && ! grep -aq 'E2E-BOOT dom0' "$RUN/console.log"; }; then
+	if [ "$accel" = kvm ]; then
+		log "Xen did not boot under KVM; falling back to TCG"
+		kill -KILL "$qpid" 2>/dev/null || true
+		mv "$RUN/console.log" "$RUN/console-kvm.log"
+		accel=tcg; boot tcg; rc=0
+		watch_console "$deadline" $((SECONDS + 240)) || rc=$?
+	fi
+fi
+case $rc in
+0) sleep 2 ;;
+1) log "QEMU exited before dom0 powered off (see $RUN/console.log, $RUN/qemu.log)" ;;
+2) log "TIMEOUT: the run exceeded ${TIMEOUT} s; QEMU killed" ;;
+3) log "dom0 did not come up within 240 s (see $RUN/console.log)" ;;
+esac
+kill -TERM "$qpid" 2>/dev/null || true
+wait "$qpid" 2>/dev/null || true
+
+# dom0's logs (guest consoles, dmesg, per-step output) from the run's disk.
+debugfs -R "rdump /out $RUN" "$RUN/inject.ext4" >/dev/null 2>&1 || true
+
+# --- verdict -------------------------------------------------------------------
+res="$RUN/results.txt"
+tr -d '\r' <"$RUN/console.log" | grep -a -o 'E2E-STEP .*' >"$res" || true
+npass=$(grep -c ' PASS' "$res" || true)
+nfail=$(grep -c ' FAIL' "$res" || true)
+echo
+echo "End-to-end ($accel, $((SECONDS - t_start)) s; logs: $RUN)"
+for s in "${scenarios[@]}"; do
+	if ! tr -d '\r' <"$RUN/console.log" | grep -aq "E2E-SCENARIO $s end"; then
+		echo "  FAIL $s: scenario did not finish; last marker: $(tr -d '\r' <"$RUN/console.log" | grep -a -o 'E2E-[A-Z]* .*' | tail -n1)"
+		nfail=$((nfail + 1))
+	fi
+done
+grep ' FAIL' "$res" | sed 's/^E2E-STEP /  FAIL /' || true
+if [ $rc -ne 0 ] || ! grep -aq 'E2E-DONE' "$RUN/console.log"; then
+	echo "  FAIL testbed: dom0 did not reach the end of the run (rc=$rc)"
+	nfail=$((nfail + 1))
+fi
+[ "$npass" -gt 0 ] || { echo "  FAIL testbed: no step ran"; nfail=$((nfail + 1)); }
+echo "e2e: $npass passed, $nfail failed"
+[ "$nfail" -eq 0 ]
