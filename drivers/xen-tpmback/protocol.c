@@ -456,7 +456,9 @@ enum xenbus_state xen_tpmbk_frontend_target(enum xenbus_state frontend,
 	case XenbusStateConnected:
 		return XenbusStateConnected;
 	case XenbusStateClosing:
-		return XenbusStateClosing;
+		/* Closed already: do not reopen only to close again. */
+		return backend == XenbusStateClosed ? XenbusStateClosed :
+						      XenbusStateClosing;
 	case XenbusStateClosed:
 		/* tpmif.h: unmap, then InitWait for the next handshake. */
 		return XenbusStateInitWait;
