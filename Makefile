@@ -46,8 +46,12 @@ clean:
 # Every target below fails loudly when it cannot run; nothing is skipped
 # silently.
 
+# deps may install the kernel headers this very run: the sub-make resolves
+# KDIR again rather than inherit a guess made before they existed.
+REMAKE = env -u KDIR -u TESTBED_KVER $(MAKE) --no-print-directory
+
 check: deps
-	$(MAKE) all
+	$(REMAKE) all
 	$(TOP)/scripts/run-all-tests.sh
 
 check-unit: userspace
@@ -60,7 +64,7 @@ check-e2e e2e: all
 	$(TOP)/tests/e2e/run.sh all
 
 demo: deps
-	$(MAKE) all
+	$(REMAKE) all
 	$(TOP)/tests/e2e/run.sh demo
 
 bench: all
