@@ -6,6 +6,7 @@
 
 #include <linux/compiler.h>
 #include <linux/errno.h>
+#include <linux/typecheck.h>
 #include <linux/jiffies.h>
 #include <linux/minmax.h>
 #include <linux/string.h>

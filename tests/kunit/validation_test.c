@@ -35,40 +35,38 @@ struct cmd_case {
 	enum xen_tpmbk_verdict expected;
 };
 
-#define SZ(n)	(n), (n)	/* size field == length */
-
 static const struct cmd_case cmd_cases[] = {
 	/* well-formed */
-	{ "tpm2_getrandom", 0x8001, SZ(12), 0, XEN_TPMBK_CMD_OK },
-	{ "tpm2_sessions", 0x8002, SZ(40), 0, XEN_TPMBK_CMD_OK },
-	{ "tpm12_rqu", 0x00C1, SZ(14), 0, XEN_TPMBK_CMD_OK },
-	{ "tpm12_auth1", 0x00C2, SZ(50), 0, XEN_TPMBK_CMD_OK },
-	{ "tpm12_auth2", 0x00C3, SZ(80), 0, XEN_TPMBK_CMD_OK },
-	{ "header_only", 0x8001, SZ(10), 0, XEN_TPMBK_CMD_OK },
-	{ "max_packet", 0x8001, SZ(4088), 0, XEN_TPMBK_CMD_OK },
-	{ "locality_1", 0x8001, SZ(12), 1, XEN_TPMBK_CMD_OK },
-	{ "locality_3", 0x00C1, SZ(14), 3, XEN_TPMBK_CMD_OK },
+	{ "tpm2_getrandom", 0x8001, 12, 12, 0, XEN_TPMBK_CMD_OK },
+	{ "tpm2_sessions", 0x8002, 40, 40, 0, XEN_TPMBK_CMD_OK },
+	{ "tpm12_rqu", 0x00C1, 14, 14, 0, XEN_TPMBK_CMD_OK },
+	{ "tpm12_auth1", 0x00C2, 50, 50, 0, XEN_TPMBK_CMD_OK },
+	{ "tpm12_auth2", 0x00C3, 80, 80, 0, XEN_TPMBK_CMD_OK },
+	{ "header_only", 0x8001, 10, 10, 0, XEN_TPMBK_CMD_OK },
+	{ "max_packet", 0x8001, 4088, 4088, 0, XEN_TPMBK_CMD_OK },
+	{ "locality_1", 0x8001, 12, 12, 1, XEN_TPMBK_CMD_OK },
+	{ "locality_3", 0x00C1, 14, 14, 3, XEN_TPMBK_CMD_OK },
 	/* malformed: size */
 	{ "length_0", 0x8001, 0, 0, 0, XEN_TPMBK_CMD_BAD_SIZE },
 	{ "length_9", 0x8001, 9, 9, 0, XEN_TPMBK_CMD_BAD_SIZE },
-	{ "length_4089", 0x8001, SZ(4089), 0, XEN_TPMBK_CMD_BAD_SIZE },
-	{ "length_4096", 0x8001, SZ(4096), 0, XEN_TPMBK_CMD_BAD_SIZE },
+	{ "length_4089", 0x8001, 4089, 4089, 0, XEN_TPMBK_CMD_BAD_SIZE },
+	{ "length_4096", 0x8001, 4096, 4096, 0, XEN_TPMBK_CMD_BAD_SIZE },
 	{ "length_u32_max", 0x8001, 12, U32_MAX, 0, XEN_TPMBK_CMD_BAD_SIZE },
 	{ "size_field_bigger", 0x8001, 13, 12, 0, XEN_TPMBK_CMD_BAD_SIZE },
 	{ "size_field_smaller", 0x8001, 11, 12, 0, XEN_TPMBK_CMD_BAD_SIZE },
 	{ "size_field_zero", 0x00C1, 0, 14, 0, XEN_TPMBK_CMD_BAD_SIZE },
 	{ "size_field_huge", 0x00C1, 0x80000000, 14, 0, XEN_TPMBK_CMD_BAD_SIZE },
 	/* malformed: tag */
-	{ "tag_zero", 0x0000, SZ(12), 0, XEN_TPMBK_CMD_BAD_TAG },
-	{ "tag_tpm12_response", 0x00C4, SZ(12), 0, XEN_TPMBK_CMD_BAD_TAG },
-	{ "tag_tpm2_8003", 0x8003, SZ(12), 0, XEN_TPMBK_CMD_BAD_TAG },
-	{ "tag_ffff", 0xFFFF, SZ(12), 0, XEN_TPMBK_CMD_BAD_TAG },
+	{ "tag_zero", 0x0000, 12, 12, 0, XEN_TPMBK_CMD_BAD_TAG },
+	{ "tag_tpm12_response", 0x00C4, 12, 12, 0, XEN_TPMBK_CMD_BAD_TAG },
+	{ "tag_tpm2_8003", 0x8003, 12, 12, 0, XEN_TPMBK_CMD_BAD_TAG },
+	{ "tag_ffff", 0xFFFF, 12, 12, 0, XEN_TPMBK_CMD_BAD_TAG },
 	/* locality policy: 0-3 pass, 4 and above refused */
-	{ "locality_4", 0x8001, SZ(12), 4, XEN_TPMBK_CMD_BAD_LOCALITY },
-	{ "locality_255", 0x00C1, SZ(14), 255, XEN_TPMBK_CMD_BAD_LOCALITY },
+	{ "locality_4", 0x8001, 12, 12, 4, XEN_TPMBK_CMD_BAD_LOCALITY },
+	{ "locality_255", 0x00C1, 14, 14, 255, XEN_TPMBK_CMD_BAD_LOCALITY },
 	/* the first problem found is reported */
 	{ "bad_size_before_tag", 0x0000, 13, 12, 4, XEN_TPMBK_CMD_BAD_SIZE },
-	{ "bad_tag_before_locality", 0x1234, SZ(12), 4, XEN_TPMBK_CMD_BAD_TAG },
+	{ "bad_tag_before_locality", 0x1234, 12, 12, 4, XEN_TPMBK_CMD_BAD_TAG },
 };
 
 static void cmd_case_desc(const struct cmd_case *c, char *desc)
@@ -95,12 +93,12 @@ struct rsp_case {
 };
 
 static const struct rsp_case rsp_cases[] = {
-	{ "header_only", SZ(10), 0 },
-	{ "getrandom", SZ(44), 0 },
-	{ "max_packet", SZ(4088), 0 },
+	{ "header_only", 10, 10, 0 },
+	{ "getrandom", 44, 44, 0 },
+	{ "max_packet", 4088, 4088, 0 },
 	{ "length_0", 0, 0, -EINVAL },
 	{ "length_9", 9, 9, -EINVAL },
-	{ "length_4089", SZ(4089), -EINVAL },
+	{ "length_4089", 4089, 4089, -EINVAL },
 	{ "size_field_bigger", 45, 44, -EINVAL },
 	{ "size_field_smaller", 43, 44, -EINVAL },
 };

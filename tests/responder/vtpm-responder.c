@@ -75,7 +75,7 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static void usage(int status)
+static void print_usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 "usage: " PROG " (--domid D --devid N | --uuid UUID) --swtpm PATH [options]\n"
@@ -229,12 +229,12 @@ static int parse_uuid(const char *s, uint8_t out[16])
 
 static void format_uuid(const uint8_t u[16], char *buf)
 {
-	sprintf(buf, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		"%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5],
+	sprintf(buf, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		u[0], u[1], u[2], u[3], u[4], u[5],
 		u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
 }
 
-static int attach(void)
+static int attach_device(void)
 {
 	struct xen_tpmback_attach a = { .size = sizeof(a) };
 	char uuid[40];
@@ -353,26 +353,47 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': opt.domid = strtol(optarg, NULL, 0); break;
-		case 'n': opt.devid = strtol(optarg, NULL, 0); break;
-		case 'u': opt.uuid = optarg; break;
+		case 'd':
+			opt.domid = strtol(optarg, NULL, 0);
+			break;
+		case 'n':
+			opt.devid = strtol(optarg, NULL, 0);
+			break;
+		case 'u':
+			opt.uuid = optarg;
+			break;
 		case 'w':
 			opt.wait = 1;
 			opt.wait_ms = optarg ? strtoul(optarg, NULL, 0) : 0;
 			break;
-		case 's': opt.swtpm = optarg; break;
-		case 'c': opt.ctrl = optarg; break;
-		case 'l': opt.log = optarg; break;
-		case 'H': opt.hang_cc = strtol(optarg, NULL, 0); break;
-		case 'p': opt.pidfile = optarg; break;
-		case 'D': opt.dev = optarg; break;
-		case 'h': usage(0); break;
-		default: usage(2);
+		case 's':
+			opt.swtpm = optarg;
+			break;
+		case 'c':
+			opt.ctrl = optarg;
+			break;
+		case 'l':
+			opt.log = optarg;
+			break;
+		case 'H':
+			opt.hang_cc = strtol(optarg, NULL, 0);
+			break;
+		case 'p':
+			opt.pidfile = optarg;
+			break;
+		case 'D':
+			opt.dev = optarg;
+			break;
+		case 'h':
+			print_usage(0);
+			break;
+		default:
+			print_usage(2);
 		}
 	}
 	if (optind != argc || !opt.swtpm ||
 	    (!opt.uuid && (opt.domid < 0 || opt.devid < 0)))
-		usage(2);
+		print_usage(2);
 
 	signal(SIGPIPE, SIG_IGN);
 
@@ -392,7 +413,7 @@ int main(int argc, char **argv)
 	if (opt.ctrl)
 		ctrl_fd = connect_unix(opt.ctrl);
 
-	fd = attach();
+	fd = attach_device();
 	serve(fd);
 	return 0;
 }
