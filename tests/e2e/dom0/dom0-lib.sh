@@ -78,17 +78,20 @@ guest_wait() {
 	guest_relay "$name"
 	return $rc
 }
-# guest_relay NAME: the guest's E2E-STEP lines, as steps of this scenario
+# guest_relay NAME [--killed]: the guest's E2E-STEP lines, as steps of this
+# scenario; --killed for a guest dom0 destroyed on purpose (no end marker)
 guest_relay() {
 	local f; f=$(guest_log "$1")
 	[ -f "$f" ] || { fail "guest-$1-console" "no console log for guest $1"; return 1; }
+	local g=$1 n r why
 	grep -a -o 'E2E-[A-Z]*.*' "$f" | tr -d '\r' | while read -r kind rest; do
 		case $kind in
-		E2E-STEP) set -- $rest; local n=$1 r=$2; shift 2
-			echo "E2E-STEP $SCENARIO:$n ${r}${*:+ $*}";;
-		E2E-INFO) echo "E2E-INFO $SCENARIO: [$1] $rest";;
+		E2E-STEP) read -r n r why <<<"$rest"
+			echo "E2E-STEP $SCENARIO:$g/$n ${r}${why:+ $why}";;
+		E2E-INFO) echo "E2E-INFO $SCENARIO: [$g] $rest";;
 		esac
 	done
+	[ "${2:-}" = --killed ] && return 0
 	grep -aq 'E2E-GUEST-DONE' "$f" || fail "guest-$1-finished" "guest $1 did not reach the end of its script (see out/guest-$1.log)"
 }
 

@@ -1,0 +1,108 @@
+# shellcheck shell=bash
+# backend: xen-tpmback.ko against the unmodified upstream frontend, with the
+# test responder (tests/responder) forwarding to a swtpm in dom0. Proves the
+# handshake, byte-for-byte command/response transport, the watchdog when the
+# server dies mid-command, and clean teardown on guest shutdown, xl
+# vtpm-detach and xl destroy, after which the module unloads.
+A=/e2e/artefacts
+O=/e2e/out
+uuid=0f6f3d1a-2b1c-4c7e-9a55-3e1f0c2d4b01
+uuid2=0f6f3d1a-2b1c-4c7e-9a55-3e1f0c2d4b02
+
+need module-built test -f $A/xen-tpmback.ko || return
+need responder-built test -x $A/vtpm-responder || return
+need insmod insmod $A/xen-tpmback.ko || return
+step chardev test -c /dev/xen-tpmback
+
+# The responder's TPM: a swtpm in dom0 (socket mode, started up).
+mkdir -p /tmp/swtpm-be
+need swtpm swtpm socket --tpm2 --daemon --pid file=/run/swtpm-be.pid \
+	--server type=unixio,path=/run/swtpm-be.sock --ctrl type=unixio,path=/run/swtpm-be.ctrl \
+	--tpmstate dir=/tmp/swtpm-be --flags startup-clear,not-need-init || return
+
+RESP_PID=
+start_responder() { # LOG UUID [args]
+	local logf=$1 u=$2; shift 2
+	$A/vtpm-responder --uuid "$u" --wait=120000 --swtpm /run/swtpm-be.sock \
+		--log "$logf" "$@" >>$O/backend.responder.out 2>&1 &
+	RESP_PID=$!
+}
+alive() { kill -0 "$1" 2>/dev/null; }
+
+# --- guest 1: handshake, transport, kill mid-command, shutdown --------------
+start_responder $O/backend.responder1.log $uuid --hang-on-cc 0x17c
+r1=$RESP_PID
+need xl-create guest_create gb guest-backend "vtpm=[\"backend=0,uuid=$uuid\"]" || return
+domid=$(guest_domid gb)
+be=/local/domain/0/backend/vtpm/$domid/0
+fe=/local/domain/$domid/device/vtpm/0
+sys=/sys/bus/xen-backend/devices/vtpm-$domid-0
+step backend-feature-v2 xs_is $be/feature-protocol-v2 1
+step frontend-connected wait_for 120 xs_is $fe/state 4
+step backend-connected xs_is $be/state 4
+step backend-ready xs_is $be/ready 1
+check_sysfs() {
+	[ "$(cat $sys/domid)" = "$domid" ] && [ "$(cat $sys/devid)" = 0 ] &&
+		[ "$(cat $sys/uuid)" = "$uuid" ] && [ "$(cat $sys/attached)" = 1 ]
+}
+step sysfs-attributes check_sysfs
+say "sysfs: $(for a in domid devid uuid connection attached; do printf '%s=%s ' $a "$(cat $sys/$a 2>&1)"; done)"
+# The guest now sends TPM2_GetTestResult, which responder 1 never answers:
+# kill it mid-command; the guest must get a TPM error, then a new responder
+# must serve the guest's next command.
+hung_cmd() { grep -q '^CMD [0-9]* [0-9]* 80010000000a0000017c$' $O/backend.responder1.log; }
+if step responder-got-hung-cmd wait_for 180 hung_cmd; then
+	kill -9 $r1
+	say "responder 1 killed mid-command at $(date +%s.%N | cut -c1-14)"
+	start_responder $O/backend.responder2.log $uuid
+	r2=$RESP_PID
+fi
+guest_wait gb 300
+first_cmd() { # the kernel's own first command: TPM 1.2 GetCapability
+	head -n1 $O/backend.responder1.log | grep -Eq '^CMD [0-9]+ 0 00c1[0-9a-f]{8}00000065'
+}
+step first-cmd-is-kernels first_cmd
+same_bytes() { # KIND: the guest's view equals the responder's RSP, byte for byte
+	local v; v=$(grep -ao "E2E-INFO $1 [0-9a-f]*" "$(guest_log gb)" | tail -n1 | cut -d' ' -f3)
+	[ -n "$v" ] || { echo "guest printed no $1"; return 1; }
+	case $1 in
+	RAWRSP) grep -q "^RSP [0-9]* $v\$" $O/backend.responder*.log ;;
+	RANDOM) grep -q "^RSP [0-9]* .*$v" $O/backend.responder*.log ;;
+	esac
+}
+step getrandom-byte-for-byte same_bytes RANDOM
+step raw-response-byte-for-byte same_bytes RAWRSP
+step shutdown-backend-gone wait_for 15 sh -c "! xenstore-exists $be"
+step shutdown-responder-exits wait_for 10 sh -c "! kill -0 $r2"
+step shutdown-irq-freed sh -c "! grep -q xen-tpmback /proc/interrupts"
+
+# --- guest 2: xl vtpm-detach, vtpm-attach, xl destroy ------------------------
+start_responder $O/backend.responder3.log $uuid2
+r3=$RESP_PID
+need xl-create-2 guest_create gd guest-idle "vtpm=[\"backend=0,uuid=$uuid2\"]" || return
+domid=$(guest_domid gd)
+be=/local/domain/0/backend/vtpm/$domid/0
+step guest2-connected wait_for 120 xs_is /local/domain/$domid/device/vtpm/0/state 4
+step guest2-served wait_for 120 grep -q "guest-idle ready" "$(guest_log gd)"
+t0=$SECONDS
+step vtpm-detach xl vtpm-detach gd 0
+say "xl vtpm-detach took $((SECONDS - t0)) s"
+step detach-backend-gone wait_for 10 sh -c "! xenstore-exists $be"
+step detach-responder-exits wait_for 10 sh -c "! kill -0 $r3"
+start_responder $O/backend.responder4.log $uuid2
+r4=$RESP_PID
+step vtpm-attach xl vtpm-attach gd backend=0 uuid=$uuid2
+# libxl hands out the lowest free devid, so the new device may be 0 again.
+be1=/local/domain/0/backend/vtpm/$domid/$(xenstore-list /local/domain/0/backend/vtpm/$domid | tail -n1)
+say "re-attached as $be1"
+step reattach-connected wait_for 60 xs_is $be1/state 4
+t0=$SECONDS
+step xl-destroy xl destroy gd
+guest_relay gd --killed
+say "xl destroy took $((SECONDS - t0)) s"
+step destroy-backend-gone wait_for 10 sh -c "! xenstore-exists $be1"
+step destroy-responder-exits wait_for 10 sh -c "! kill -0 $r4"
+step irq-freed sh -c "! grep -q xen-tpmback /proc/interrupts"
+step rmmod rmmod xen_tpmback
+step no-oops sh -c "! dmesg | grep -Eq 'BUG:|Oops|WARNING:|general protection'"
+kill "$(cat /run/swtpm-be.pid)" 2>/dev/null
