@@ -50,7 +50,7 @@
 
 struct xen_tpmbk_file;
 
-/**
+/*
  * struct xen_tpmif - one vTPM backend device (one guest's vtpm/<devid>)
  *
  * Reference counted: the xenbus device holds one reference from probe to

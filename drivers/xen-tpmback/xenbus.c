@@ -379,9 +379,7 @@ static struct xenbus_driver xen_tpmbk_driver = {
 };
 
 /**
- * xen_tpmbk_xenbus_init() - register the xenbus backend driver
- *
- * Probes every vtpm backend device that exists already.
+ * xen_tpmbk_xenbus_init() - register the driver, probing existing devices
  *
  * Return: 0 or a negative errno.
  */
