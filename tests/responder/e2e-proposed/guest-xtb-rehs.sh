@@ -1,0 +1,15 @@
+# re-handshake on the same device: unload and reload the frontend
+export TPM2TOOLS_TCTI=device:/dev/tpm0
+step load-tpmfront load_tpmfront
+step getrandom-1 tpm2_getrandom 8 --hex
+info "xen drivers: $(ls /sys/bus/xen/drivers/ | tr '\n' ' ') devices: $(ls /sys/bus/xen/devices/ | tr '\n' ' ')"
+step unbind-tpmfront sh -c 'echo vtpm-0 > /sys/bus/xen/drivers/vtpm/unbind'
+sleep 3
+info "after unbind: fe state $(xenstore-read device/vtpm/0/state 2>&1) tpm: $(ls /dev/tpm* 2>&1 | tr '\n' ' ')"
+step bind-tpmfront sh -c 'echo vtpm-0 > /sys/bus/xen/drivers/vtpm/bind'
+sleep 2
+dev=$(ls /dev/tpm[0-9]* 2>/dev/null | head -n1)
+info "after reload: $dev"
+step getrandom-2 tpm2_getrandom -T device:$dev 8 --hex
+step getrandom-3 tpm2_getrandom -T device:$dev 8 --hex
+info "rehs-done"
