@@ -107,7 +107,25 @@ e2e_run_scenario() {
 	echo "E2E-SCENARIO $SCENARIO end ($((SECONDS - t0)) s)"
 }
 
+# install_vtpm_stack: install the project's artefacts as a package would:
+# the module where modprobe (and so udev's modalias autoload) finds it,
+# vtpmctl, the udev rule and its hotplug helper, and a state key.
+install_vtpm_stack() {
+	local A=/e2e/artefacts kv; kv=$(uname -r)
+	[ -f $A/xen-tpmback.ko ] || { echo "xen-tpmback.ko was not built"; return 1; }
+	[ -x $A/vtpmctl ] || { echo "vtpmctl was not built"; return 1; }
+	[ -f $A/80-xen-tpmback.rules ] && [ -f $A/vtpm-hotplug ] || { echo "udev files missing"; return 1; }
+	mkdir -p /lib/modules/$kv/updates /usr/lib/vtpm /etc/vtpm
+	cp $A/xen-tpmback.ko /lib/modules/$kv/updates/ && depmod -a || return 1
+	install -m 0755 $A/vtpmctl /usr/sbin/vtpmctl || return 1
+	install -m 0755 $A/vtpm-hotplug /usr/lib/vtpm/vtpm-hotplug || return 1
+	install -m 0644 $A/80-xen-tpmback.rules /etc/udev/rules.d/ || return 1
+	udevadm control --reload || return 1
+	[ -f /etc/vtpm/state.key ] || vtpmctl keygen || return 1
+}
+
 e2e_collect_logs() {
+	cp /var/log/syslog "$E2E_OUT/dom0-syslog.log" 2>/dev/null
 	cp -a /var/log/xen/console/. "$E2E_OUT/" 2>/dev/null
 	cp -a /var/log/xen/*.log "$E2E_OUT/" 2>/dev/null
 	dmesg >"$E2E_OUT/dom0-dmesg.log" 2>&1

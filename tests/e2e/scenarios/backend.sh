@@ -46,6 +46,11 @@ check_sysfs() {
 		[ "$(cat $sys/uuid)" = "$uuid" ] && [ "$(cat $sys/attached)" = 1 ]
 }
 step sysfs-attributes check_sysfs
+check_uevent() {
+	grep -qx "VTPM_UUID=$uuid" $sys/uevent && grep -qx "VTPM_DOMID=$domid" $sys/uevent &&
+		grep -qx "VTPM_DEVID=0" $sys/uevent
+}
+step uevent-variables check_uevent
 say "sysfs: $(for a in domid devid uuid connection attached; do printf '%s=%s ' $a "$(cat $sys/$a 2>&1)"; done)"
 # The guest now sends TPM2_GetTestResult, which responder 1 never answers:
 # kill it mid-command; the guest must get a TPM error, then a new responder

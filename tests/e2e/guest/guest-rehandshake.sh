@@ -1,6 +1,6 @@
-# re-handshake on the same device: unload and reload the frontend
-export TPM2TOOLS_TCTI=device:/dev/tpm0
-step load-tpmfront load_tpmfront
+# Re-handshake on the same device. rmmod xen-tpmfront fails while its hwrng
+# holds the chip, so unbind and rebind the driver instead.
+step tpmfront-load load_tpmfront
 step getrandom-1 tpm2_getrandom 8 --hex
 info "xen drivers: $(ls /sys/bus/xen/drivers/ | tr '\n' ' ') devices: $(ls /sys/bus/xen/devices/ | tr '\n' ' ')"
 step unbind-tpmfront sh -c 'echo vtpm-0 > /sys/bus/xen/drivers/vtpm/unbind'
