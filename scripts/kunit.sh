@@ -57,12 +57,15 @@ name=${name%.tar.*}
 TREE=$CACHE/$name
 BUILD=$CACHE/build
 
-if [ ! -f "$TREE/.unpacked" ]; then
-	echo "kunit.sh: unpacking $TARBALL into $CACHE (once)"
+# Unpacked again (and rebuilt) whenever the tarball changes (a Debian update).
+stamp=$(stat -c '%s %Y' "$TARBALL")
+if [ "$(cat "$TREE/.unpacked" 2>/dev/null)" != "$stamp" ]; then
+	echo "kunit.sh: unpacking $TARBALL into $CACHE"
+	rm -rf "$BUILD"
 	rm -rf "$TREE"
 	tar -C "$CACHE" -xJf "$TARBALL" || cannot_run "unpacking $TARBALL failed"
 	[ -f "$TREE/Makefile" ] || cannot_run "$TARBALL did not unpack to $TREE"
-	touch "$TREE/.unpacked"
+	echo "$stamp" >"$TREE/.unpacked"
 fi
 
 # Link this checkout into the tree (re-pointed on every run, so that two
