@@ -18,7 +18,7 @@ KDIR ?= $(if $(TESTBED_KVER),/usr/src/linux-headers-$(TESTBED_KVER),/lib/modules
 export TESTBED_KVER KDIR
 
 .PHONY: all deps module userspace clean check check-unit check-kunit check-e2e demo \
-	e2e bench soak fuzz help
+	e2e bench help
 
 all: module userspace
 
@@ -69,6 +69,3 @@ demo: deps
 
 bench: all
 	$(TOP)/tests/e2e/run.sh bench
-
-soak: all
-	$(TOP)/tests/e2e/run.sh soak

@@ -3,7 +3,7 @@
 # runs scenarios there (each starting PV guests that use the unmodified
 # upstream xen-tpmfront), and turns the E2E- markers into pass/fail.
 #
-#   tests/e2e/run.sh [all|demo|bench|soak|SCENARIO...]
+#   tests/e2e/run.sh [all|demo|bench|SCENARIO...]
 #
 # Environment:
 #   E2E_ACCEL=auto|kvm|tcg   auto (default) uses KVM only where nested
@@ -21,6 +21,7 @@ set -euo pipefail
 case "$1" in
 all) scenarios=(plumbing backend rehandshake vtpm) ;;
 demo) scenarios=(demo) ;;
+bench) scenarios=(bench) ;;
 *) scenarios=("$@") ;;
 esac
 for s in "${scenarios[@]}"; do
