@@ -9,7 +9,7 @@ exactly as on the character device.
 usage: vtpm_client.py SOCKET OP...
   getrandom:N  pcrextend:PCR:HEX32  pcrread:PCR  nvdefine:IDX:SIZE
   nvwrite:IDX:HEX  nvread:IDX:SIZE  nvundefine:IDX  startup  shutdown
-  createprimary  raw:HEX  loc:N (locality for what follows)
+  createprimary  createprimary_rsa  raw:HEX  loc:N (locality for what follows)
   cancel (CANCEL for the next seq, sent right after the next command)
   bench:N (N GetRandom round trips, prints cmd/s)  hold (wait for EOF)
 Each op prints one line: "<op> rc=0x... <result>"; exit 1 on transport errors.
@@ -66,6 +66,12 @@ def build(op):
         return tpm(0x8002, 0x131, struct.pack(">I", 0x40000001) + RS_PW +
                    struct.pack(">HHH", 4, 0, 0) + struct.pack(">H", len(pub)) + pub +
                    struct.pack(">HI", 0, 0))
+    if n == "createprimary_rsa":
+        pub = struct.pack(">HHIHHHHHHIH", 0x0001, 0x000b, 0x00030472, 0,
+                          0x0006, 128, 0x0043, 0x0010, 2048, 0, 0)
+        return tpm(0x8002, 0x131, struct.pack(">I", 0x40000001) + RS_PW +
+                   struct.pack(">HHH", 4, 0, 0) + struct.pack(">H", len(pub)) + pub +
+                   struct.pack(">HI", 0, 0))
     if n == "raw":
         return bytes.fromhex(a[1])
     raise SystemExit("unknown op " + op)
@@ -73,12 +79,15 @@ def build(op):
 
 class Conn:
     def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        for _ in range(100):
+        for _ in range(200):
+            # a fresh socket per attempt: a failed connect() leaves the
+            # old one unusable
+            self.s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             try:
                 self.s.connect(path)
                 break
             except (FileNotFoundError, ConnectionRefusedError):
+                self.s.close()
                 time.sleep(0.05)
         else:
             raise SystemExit("cannot connect to " + path)

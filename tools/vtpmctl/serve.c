@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,7 +61,7 @@ static struct {
 	const char *uuid, *socket, *device, *pidfile;
 	long domid, devid;
 	unsigned int wait_s;
-	bool daemonize, syslog;
+	bool daemonize, syslog, supervise, fail_unknown;
 } so = { .domid = -1, .devid = -1, .wait_s = 30 };
 
 static bool pidfile_written;
@@ -82,6 +83,11 @@ static void serve_usage(void)
 	       "  --wait SECONDS        wait this long for the instance (default 30, 0 = forever)\n"
 	       "  --daemonize           detach (setsid, fds closed), log to syslog\n"
 	       "  --pidfile FILE        write the server's pid there\n"
+	       "  --instance vtpm-D-N   same as --domid D --devid N (udev/systemd name)\n"
+	       "  --supervise           restart the server if it is killed by a signal\n"
+	       "                        (SIGKILL, a crash); the pidfile names the supervisor\n"
+	       "  --fail-unknown        with --uuid: a vTPM that does not exist is served\n"
+	       "                        as the kernel path does (TPM failures), not refused\n"
 	       "  --syslog              log to syslog instead of stderr\n"
 	       "  -s, --state-dir DIR   state root (default %s)\n"
 	       "  -k, --key-file FILE   state key\n",
@@ -122,6 +128,9 @@ static int parse_serve(int argc, char **argv)
 		{ "daemonize",	no_argument,		NULL, 'b' },
 		{ "pidfile",	required_argument,	NULL, 'P' },
 		{ "syslog",	no_argument,		NULL, 'L' },
+		{ "instance",	required_argument,	NULL, 'I' },
+		{ "supervise",	no_argument,		NULL, 'R' },
+		{ "fail-unknown", no_argument,		NULL, 'F' },
 		{ 0 },
 	};
 	long v;
@@ -174,6 +183,23 @@ static int parse_serve(int argc, char **argv)
 			break;
 		case 'L':
 			so.syslog = true;
+			break;
+		case 'I': {
+			/* vtpm-<domid>-<devid>: the udev KERNEL name / unit instance */
+			char tail;
+
+			if (sscanf(optarg, "vtpm-%ld-%ld%c", &so.domid, &so.devid, &tail) != 2 ||
+			    so.domid < 0 || so.domid > 0x7fef || so.devid < 0) {
+				p_usage_err("bad instance \"%s\" (want vtpm-DOMID-DEVID)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case 'R':
+			so.supervise = true;
+			break;
+		case 'F':
+			so.fail_unknown = true;
 			break;
 		default:
 			p_usage_err("bad option \"%s\" for \"serve\", try \"%s serve help\"",
@@ -335,6 +361,66 @@ static void read_boot_id(char *buf, size_t size)
 	}
 }
 
+/*
+ * --supervise: this process stays as a small supervisor and runs the
+ * server in a child; a child killed by a signal (kill -9, a crash) is
+ * restarted (and resumes the same TPM), a child that exits is not. At
+ * most 5 restarts in 10 s. SIGTERM/SIGINT are passed on to the child.
+ * Returns in the child; the supervisor exits with the child's status.
+ */
+static volatile sig_atomic_t sup_child, sup_stop;
+
+static void sup_forward(int sig)
+{
+	sup_stop = 1;
+	if (sup_child > 0)
+		kill(sup_child, sig);
+}
+
+static void supervise(void)
+{
+	struct sigaction sa = { .sa_handler = sup_forward };
+	double starts[5] = { 0 };
+	int n = 0;
+
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	for (;;) {
+		int status;
+		pid_t pid;
+
+		starts[n++ % 5] = now_s();
+		pid = fork();
+		if (pid < 0) {
+			log_msg(LOG_ERR, "supervisor: fork: %m");
+			exit(EXIT_FAIL);
+		}
+		if (pid == 0) {
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGINT, SIG_DFL);
+			return;
+		}
+		sup_child = pid;
+		if (sup_stop)
+			kill(pid, SIGTERM);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		sup_child = 0;
+		if (WIFEXITED(status) || sup_stop) {
+			remove_pidfile();
+			exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_OK);
+		}
+		log_msg(LOG_WARNING, "server pid %d killed by signal %d; restarting",
+			(int)pid, WTERMSIG(status));
+		if (n >= 5 && now_s() - starts[n % 5] < 10.0) {
+			log_msg(LOG_ERR, "server restarted 5 times in 10 s; giving up");
+			remove_pidfile();
+			exit(EXIT_FAIL);
+		}
+		usleep(100 * 1000);
+	}
+}
+
 /* ---- the command path -------------------------------------------------- */
 
 static void *worker_main(void *arg)
@@ -388,6 +474,8 @@ static int send_response(struct server *s)
 		log_msg(LOG_WARNING, "kernel refused response to seq %u as malformed", s->seq);
 		err = 0;
 	} else if (err == -EPIPE || err == -ECONNRESET || err == -ENODEV) {
+		log_msg(LOG_INFO, "response to seq %u not delivered: %s", s->seq,
+			strerror(-err));
 		err = 0;	/* gone; the next read says EOF */
 	} else if (err) {
 		log_msg(LOG_ERR, "cannot send response: %s", strerror(-err));
@@ -420,6 +508,8 @@ static int handle_message(struct server *s, const uint8_t *buf, size_t n)
 		log_msg(LOG_WARNING, "short message (%zu bytes) ignored", n);
 		return 0;
 	}
+	log_msg(LOG_DEBUG, "message type %u seq %u len %u locality %u",
+		m->type, m->seq, m->len, m->locality);
 	switch (m->type) {
 	case XEN_TPMBACK_MSG_CMD:
 		if (m->len != n - HDR_LEN || m->len > s->t.max_packet || m->len < 10) {
@@ -499,6 +589,8 @@ static int serve_loop(struct server *s, int sigfd)
 
 				if (dt > 1.0)
 					log_msg(LOG_INFO, "command seq %u took %.1f s", s->seq, dt);
+				log_msg(LOG_DEBUG, "response seq %u, %zu bytes", s->seq,
+					s->out_len - HDR_LEN);
 				send_response(s);
 				s->busy = 0;
 			}
@@ -542,7 +634,7 @@ int do_serve(int argc, char **argv)
 	if (!s)
 		return EXIT_FAIL;
 	s->t.fd = s->t.listen_fd = -1;
-	uuid_from_kernel = !so.uuid;
+	uuid_from_kernel = !so.uuid || so.fail_unknown;
 
 	/* bad input is refused here, before anything detaches or waits */
 	if (so.uuid) {
@@ -556,7 +648,9 @@ int do_serve(int argc, char **argv)
 		uuid_format(u, s->uuid);
 		snprintf(dir, sizeof(dir), "%s/%s", state_root, s->uuid);
 		err = vtpm_state_info(dir, &info);
-		if (err == -ENOENT) {
+		if (err == -ENOENT && so.fail_unknown) {
+			err = 0;
+		} else if (err == -ENOENT) {
 			p_err("no such vTPM %s (in %s); create it with \"%s create --uuid %s\"",
 			      s->uuid, state_root, bin_name, s->uuid);
 			return EXIT_FAIL;
@@ -601,6 +695,8 @@ int do_serve(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	log_setup(so.daemonize || so.syslog ? LOG_TO_SYSLOG : LOG_TO_STDERR, "vtpmctl");
+	if (so.supervise)
+		supervise();	/* returns in the server process */
 	vtpm_set_print((vtpm_print_fn_t)log_libvtpm);
 	signal(SIGPIPE, SIG_IGN);
 

@@ -102,6 +102,7 @@ static int create_opt(int c, const char *arg)
 static int mkdir_p(const char *path, mode_t mode)
 {
 	char buf[4096], *p;
+	struct stat sb;
 
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (p = buf + 1; *p; p++) {
@@ -114,7 +115,9 @@ static int mkdir_p(const char *path, mode_t mode)
 	}
 	if (mkdir(buf, mode) < 0 && errno != EEXIST)
 		return -errno;
-	return 0;
+	if (stat(buf, &sb) < 0)
+		return -errno;
+	return S_ISDIR(sb.st_mode) ? 0 : -ENOTDIR;
 }
 
 /* Remove a directory this create made (flat: only files inside). */

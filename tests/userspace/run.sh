@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Userspace tests: libvtpm (C, real libtpms) and vtpmctl (shell, real
+# processes over the socket transport). Entry point of `make check-unit`.
+# The last line is "N passed, N failed"; exit status non-zero on failure.
+#
+#   tests/userspace/run.sh [-v]        everything
+#   CRASH_ROUNDS=200 run.sh            more kill -9 rounds
+#   KEEP_TMP=1 run.sh                  keep the temp dirs
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+V=
+[ "${1:-}" = "-v" ] && V=-v
+
+passed=0
+failed=0
+count() {
+	local line
+	while IFS= read -r line; do
+		echo "$line"
+		case "$line" in
+		"ok - "*)	passed=$((passed + 1)) ;;
+		"FAIL - "*)	failed=$((failed + 1)) ;;
+		esac
+	done
+}
+
+build() {
+	make -s -C "$TOP/lib/libvtpm" -j2 >/dev/null &&
+	make -s -C "$TOP/tools/vtpmctl" vtpmctl >/dev/null &&
+	gcc -Wall -Wextra -O2 -g -I"$TOP/lib/libvtpm/include" \
+		-o "$HERE/test_libvtpm" "$HERE/test_libvtpm.c" \
+		"$TOP/lib/libvtpm/libvtpm.a" -ltpms -lcrypto
+}
+
+if build; then
+	echo "ok - build libvtpm, vtpmctl, test_libvtpm"
+	passed=$((passed + 1))
+else
+	echo "FAIL - build libvtpm, vtpmctl, test_libvtpm"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+count < <("$HERE/test_libvtpm" $V 2>&1 | grep -v '^[0-9]* passed, [0-9]* failed$')
+count < <("$HERE/test_vtpmctl.sh" 2>&1)
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

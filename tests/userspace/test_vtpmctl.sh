@@ -1,0 +1,354 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# vtpmctl tests: real vtpmctl processes, real libtpms, temp state dirs.
+# Usage: test_vtpmctl.sh [TEST...]; prints "ok - NAME" / "FAIL - NAME".
+
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
+
+D32=$(printf 'ab%.0s' $(seq 1 32))
+
+t_version_and_help() {
+	run_rc 0 "$VTPMCTL" -V || return 1
+	expect_eq "version" "vtpmctl 0.1 (libvtpm 0.1)" "$OUT" || return 1
+	run_rc 0 "$VTPMCTL" --json version && is_json "$OUT" || return 1
+	local c
+	for c in "-h" "--help" "help"; do
+		run_rc 0 "$VTPMCTL" $c || return 1
+		printf '%s' "$OUT" | grep -q '^Usage: vtpmctl' || fail "usage text for $c" || return 1
+	done
+	for c in create destroy list show serve keygen; do
+		run_rc 0 "$VTPMCTL" $c -h || return 1
+		printf '%s' "$OUT" | grep -q "^Usage: vtpmctl $c" || fail "$c -h" "Usage: vtpmctl $c" "$OUT" || return 1
+		run_rc 0 "$VTPMCTL" $c help || return 1
+		run_rc 0 "$VTPMCTL" $c --help || return 1
+	done
+}
+
+t_usage_errors_exit_2() {
+	run_rc 2 "$VTPMCTL" || return 1
+	run_rc 2 "$VTPMCTL" frobnicate && expect_err_line 'unknown command "frobnicate"' || return 1
+	run_rc 2 "$VTPMCTL" --frobnicate && expect_err_line 'unknown option' || return 1
+	run_rc 2 "$VTPMCTL" create --frobnicate && expect_err_line 'bad option' || return 1
+	run_rc 2 "$VTPMCTL" create --uuid not-a-uuid && expect_err_line 'malformed uuid "not-a-uuid"' || return 1
+	run_rc 2 "$VTPMCTL" show 1234 && expect_err_line 'malformed uuid' || return 1
+	run_rc 2 "$VTPMCTL" destroy && expect_err_line 'missing UUID' || return 1
+	run_rc 2 "$VTPMCTL" show a b || return 1
+	run_rc 2 "$VTPMCTL" serve && expect_err_line 'give --domid D --devid N, or --uuid UUID' || return 1
+	run_rc 2 "$VTPMCTL" serve --domid 1 && expect_err_line '--domid and --devid go together' || return 1
+	run_rc 2 "$VTPMCTL" serve --socket /x && expect_err_line '--socket needs --uuid' || return 1
+	run_rc 2 "$VTPMCTL" serve --domid x --devid 0 && expect_err_line 'bad domid' || return 1
+	run_rc 2 "$VTPMCTL" serve --instance vtpm-1 || return 1
+	run_rc 2 "$VTPMCTL" serve --uuid zz && expect_err_line 'malformed uuid' || return 1
+	run_rc 2 "$VTPMCTL" -j create --uuid zz && is_json "$ERR" || return 1
+	[ ! -e "$VTPM_STATE_DIR/zz" ] || fail "malformed uuid created a directory"
+}
+
+t_create_needs_key_or_plaintext() {
+	VTPM_KEY_FILE=$WORKDIR/nokey run_rc 1 "$VTPMCTL" create &&
+		expect_err_line 'cannot read key file' || return 1
+	VTPM_KEY_FILE= run_rc 1 "$VTPMCTL" create &&
+		expect_err_line 'no state key' || return 1
+	[ -z "$(ls -A "$VTPM_STATE_DIR" 2>/dev/null)" ] || fail "state left behind" "" "$(ls "$VTPM_STATE_DIR")" || return 1
+	VTPM_KEY_FILE= run_rc 0 "$VTPMCTL" create --plaintext || return 1
+	VTPM_KEY_FILE= run_rc 0 "$VTPMCTL" show "$OUT" || return 1
+	printf '%s' "$OUT" | grep -q 'encryption:  none' || fail "plaintext vTPM" "encryption:  none" "$OUT" || return 1
+	setup_key
+	run_rc 2 "$VTPMCTL" create --plaintext && expect_err_line 'conflicts with the configured key'
+}
+
+t_keygen() {
+	local k=$WORKDIR/keys/k1
+	run_rc 0 "$VTPMCTL" keygen --key-file "$k" || return 1
+	expect_eq "key size" 32 "$(stat -c %s "$k")" || return 1
+	expect_eq "key mode" 600 "$(stat -c %a "$k")" || return 1
+	local sum
+	sum=$(sha256sum <"$k")
+	run_rc 1 "$VTPMCTL" keygen --key-file "$k" && expect_err_line 'File exists' || return 1
+	expect_eq "key unchanged" "$sum" "$(sha256sum <"$k")"
+}
+
+t_create_list_show_destroy() {
+	setup_key
+	local u u2
+	run_rc 0 "$VTPMCTL" create || return 1
+	u=$OUT
+	[[ $u =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]] ||
+		fail "printed uuid" "a v4 uuid" "$u" || return 1
+	run_rc 0 "$VTPMCTL" create --uuid 6F1C1F6A-0000-4000-8000-00000000ABCD --tpm1.2 || return 1
+	u2=6f1c1f6a-0000-4000-8000-00000000abcd
+	expect_eq "canonical uuid" "$u2" "$OUT" || return 1
+	run_rc 0 "$VTPMCTL" list || return 1
+	printf '%s\n' "$OUT" | grep -q "^$u  2.0  encrypted" || fail "list line" "$u  2.0  encrypted ..." "$OUT" || return 1
+	printf '%s\n' "$OUT" | grep -q "^$u2  1.2" || fail "list line" "$u2  1.2 ..." "$OUT" || return 1
+	run_rc 0 "$VTPMCTL" -j list && is_json "$OUT" || return 1
+	expect_eq "json list" "2.0 1.2" "$(printf '%s' "$OUT" | python3 -c '
+import json,sys; d=json.load(sys.stdin); print(" ".join(x["tpm"] for x in sorted(d, key=lambda x: x["uuid"]!=sys.argv[1])))' "$u")" || return 1
+	run_rc 0 "$VTPMCTL" show "$u" || return 1
+	printf '%s' "$OUT" | grep -q "^uuid:        $u" || fail "show" "uuid: $u" "$OUT" || return 1
+	run_rc 0 "$VTPMCTL" show --json "$u2" && is_json "$OUT" || return 1
+	expect_eq "show json tpm" "1.2" "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tpm"])')" || return 1
+	run_rc 0 "$VTPMCTL" destroy "$u" || return 1
+	[ ! -e "$VTPM_STATE_DIR/$u" ] || fail "state dir removed" "absent" "present" || return 1
+	run_rc 1 "$VTPMCTL" destroy "$u" && expect_err_line "no such vTPM $u" || return 1
+	run_rc 1 "$VTPMCTL" show "$u" && expect_err_line "no such vTPM $u" || return 1
+	run_rc 1 "$VTPMCTL" -j show "$u" && is_json "$ERR" || return 1
+	run_rc 0 "$VTPMCTL" -j destroy "$u2" && is_json "$OUT" || return 1
+	run_rc 0 "$VTPMCTL" -j list && expect_eq "empty list" "[]" "$OUT"
+}
+
+t_create_refuses_existing_uuid_and_keeps_state() {
+	setup_key
+	local u sum
+	u=$("$VTPMCTL" create) || return 1
+	sum=$(cd "$VTPM_STATE_DIR/$u" && cat meta permall | sha256sum)
+	run_rc 1 "$VTPMCTL" create --uuid "$u" && expect_err_line "vTPM $u already exists" || return 1
+	run_rc 1 "$VTPMCTL" create --uuid "$u" --tpm1.2 || return 1
+	expect_eq "state untouched" "$sum" "$(cd "$VTPM_STATE_DIR/$u" && cat meta permall | sha256sum)"
+}
+
+t_unwritable_state_dir() {
+	setup_key
+	run_rc 1 "$VTPMCTL" --state-dir /proc/vtpm-test create &&
+		expect_err_line 'cannot create state directory /proc/vtpm-test' || return 1
+	: >"$WORKDIR/a-file"
+	run_rc 1 "$VTPMCTL" --state-dir "$WORKDIR/a-file" create || return 1
+	expect_err_line 'cannot create state directory' || return 1
+	run_rc 1 "$VTPMCTL" --state-dir "$WORKDIR/a-file" serve --socket "$WORKDIR/s" \
+		--uuid 6f1c1f6a-0000-4000-8000-00000000abcd && expect_err_line 'cannot read vTPM' || return 1
+	[ ! -e "$WORKDIR/s" ] || fail "socket created"
+}
+
+t_serve_unknown_uuid_refused() {
+	setup_key
+	run_rc 1 "$VTPMCTL" serve --socket "$WORKDIR/s" --uuid 6f1c1f6a-0000-4000-8000-0000000000ff &&
+		expect_err_line 'no such vTPM 6f1c1f6a-0000-4000-8000-0000000000ff' || return 1
+	[ ! -e "$VTPM_STATE_DIR/6f1c1f6a-0000-4000-8000-0000000000ff" ] || fail "serve created a vTPM"
+}
+
+t_serve_never_created_answers_tpm_failure() {
+	setup_key
+	local s=$WORKDIR/s u=6f1c1f6a-0000-4000-8000-0000000000fe out
+	serve_socket $u "$s" --fail-unknown || return 1
+	out=$(client "$s" getrandom:8 raw:00c10000000e000000460000000a)
+	expect_eq "failure responses" "getrandom rc=0x101 80010000000a00000101
+raw rc=0x9 00c40000000a00000009" "$out" || return 1
+	wait_exit $SERVE_PID || fail "serve exit status after EOF" || return 1
+	grep -q "vTPM $u was never created" "$WORKDIR/serve.log" || fail "log line" "was never created" "$(cat "$WORKDIR/serve.log")" || return 1
+	[ ! -e "$VTPM_STATE_DIR/$u" ] || fail "a fresh TPM was made up"
+}
+
+t_serve_tpm2_commands() {
+	setup_key
+	local u s=$WORKDIR/s out want
+	u=$("$VTPMCTL" create) || return 1
+	serve_socket "$u" "$s" || return 1
+	out=$(client "$s" getrandom:16 pcrextend:16:$D32 pcrread:16 nvdefine:1500010:8 \
+		nvwrite:1500010:0102030405060708 nvread:1500010:8 startup createprimary)
+	want="getrandom rc=0x0 16 bytes
+pcrextend rc=0x0 80020000001300000000000000000000010000
+pcrread rc=0x0 $(pcr_after_extend $D32)
+nvdefine rc=0x0 80020000001300000000000000000000010000
+nvwrite rc=0x0 80020000001300000000000000000000010000
+nvread rc=0x0 0102030405060708
+startup rc=0x100 80010000000a00000100"
+	expect_eq "responses" "$want" "$(printf '%s\n' "$out" | head -7)" || return 1
+	printf '%s\n' "$out" | grep -q '^createprimary rc=0x0 ' || fail "createprimary" "rc=0x0" "$out" || return 1
+	wait_exit $SERVE_PID || fail "serve exit status after EOF"
+}
+
+t_serve_sigterm_then_restart_resumes() {
+	setup_key
+	local u s=$WORKDIR/s out holder
+	u=$("$VTPMCTL" create) || return 1
+	serve_socket "$u" "$s" || return 1
+	bg_client "$WORKDIR/hold" "$s" pcrextend:16:$D32 nvdefine:1500011:4 nvwrite:1500011:c0ffee00 hold
+	holder=$BG_PID
+	wait_for_line "$WORKDIR/hold" nvwrite || return 1
+	run_rc 0 "$VTPMCTL" show "$u" || return 1
+	printf '%s' "$OUT" | grep -q "served:      yes, pid $SERVE_PID" || fail "show while served" "pid $SERVE_PID" "$OUT" || return 1
+	kill -TERM $SERVE_PID
+	wait_exit $SERVE_PID || fail "exit status after SIGTERM" 0 $? || return 1
+	wait $holder
+	# restarted for the same guest: PCRs and NV as they were, no Startup
+	serve_socket "$u" "$s" || return 1
+	out=$(client "$s" pcrread:16 nvread:1500011:4 startup)
+	expect_eq "after restart" "pcrread rc=0x0 $(pcr_after_extend $D32)
+nvread rc=0x0 c0ffee00
+startup rc=0x100 80010000000a00000100" "$out" || return 1
+	wait_exit $SERVE_PID
+	# the client closed = the instance went away = power off: next start is a reset
+	serve_socket "$u" "$s" || return 1
+	out=$(client "$s" pcrread:16 nvread:1500011:4)
+	expect_eq "after power off" "pcrread rc=0x0 $(printf '0%.0s' $(seq 1 64))
+nvread rc=0x0 c0ffee00" "$out"
+	wait_exit $SERVE_PID
+}
+
+t_serve_other_guest_resets_pcrs() {
+	setup_key
+	local u s=$WORKDIR/s out holder
+	u=$("$VTPMCTL" create) || return 1
+	serve_socket "$u" "$s" --domid 7 --devid 0 || return 1
+	bg_client "$WORKDIR/hold" "$s" pcrextend:16:$D32 hold
+	holder=$BG_PID
+	wait_for_line "$WORKDIR/hold" pcrextend || return 1
+	kill -TERM $SERVE_PID; wait_exit $SERVE_PID; wait $holder
+	# a new domain (rebooted guest: new domid) gets a reset TPM
+	serve_socket "$u" "$s" --domid 8 --devid 0 || return 1
+	out=$(client "$s" pcrread:16)
+	expect_eq "new domain" "pcrread rc=0x0 $(printf '0%.0s' $(seq 1 64))" "$out"
+	wait_exit $SERVE_PID
+}
+
+t_serve_kill9_restart_keeps_committed_state() {
+	setup_key
+	local u s=$WORKDIR/s out i
+	u=$("$VTPMCTL" create) || return 1
+	serve_socket "$u" "$s" || return 1
+	client "$s" nvdefine:1500012:4 nvwrite:1500012:00000000 >/dev/null || return 1
+	wait_exit $SERVE_PID
+	for i in $(seq 1 8); do
+		serve_socket "$u" "$s" || return 1
+		# one client writing in a loop (TPM_RC_RETRY handled by it),
+		# the server killed -9 at a random time
+		bg_client "$WORKDIR/w" "$s" $(for n in $(seq 1 400); do printf 'nvwrite:1500012:%08x ' $((i * 1000 + n)); done)
+		wait_for_line "$WORKDIR/w" nvwrite || return 1
+		sleep 0.$((RANDOM % 3))
+		kill -9 $SERVE_PID
+		wait $SERVE_PID 2>/dev/null
+		wait $BG_PID 2>/dev/null
+		serve_socket "$u" "$s" || return 1
+		out=$(client "$s" nvread:1500012:4)
+		[[ $out =~ ^nvread\ rc=0x0\ [0-9a-f]{8}$ ]] || fail "round $i: state after kill -9" "nvread rc=0x0 ..." "$out" || return 1
+		wait_exit $SERVE_PID
+	done
+}
+
+t_serve_twice_refused() {
+	setup_key
+	local u s=$WORKDIR/s holder
+	u=$("$VTPMCTL" create) || return 1
+	serve_socket "$u" "$s" || return 1
+	bg_client "$WORKDIR/hold" "$s" getrandom:4 hold
+	wait_for_line "$WORKDIR/hold" getrandom || return 1
+	run_rc 1 "$VTPMCTL" serve --socket "$WORKDIR/s2" --uuid "$u" &&
+		expect_err_line "vTPM $u is already being served by pid $SERVE_PID" || return 1
+	run_rc 1 "$VTPMCTL" destroy "$u" && expect_err_line "is being served by pid $SERVE_PID" || return 1
+	[ -f "$VTPM_STATE_DIR/$u/permall" ] || fail "state kept" || return 1
+	kill -TERM $SERVE_PID
+	wait_exit $SERVE_PID
+}
+
+t_serve_cancel() {
+	setup_key
+	local u s=$WORKDIR/s out
+	u=$("$VTPMCTL" create) || return 1
+	serve_socket "$u" "$s" -d || return 1
+	# CANCEL right behind a slow RSA-2048 keygen: the response is either
+	# TPM_RC_CANCELED (0x909) or success, always well-formed, same seq
+	out=$(client "$s" cancel createprimary_rsa getrandom:8)
+	printf '%s\n' "$out" | grep -Eq '^createprimary_rsa rc=0x(0|909) ' || fail "cancelled command" "rc=0x0 or 0x909" "$out" || return 1
+	printf '%s\n' "$out" | grep -q '^getrandom rc=0x0 8 bytes' || fail "next command" "rc=0x0" "$out" || return 1
+	wait_exit $SERVE_PID
+	grep -Eq 'guest cancels command seq|cancel of seq [0-9]+: not running' "$WORKDIR/serve.log" ||
+		fail "cancel seen by serve" "a cancel log line" "$(cat "$WORKDIR/serve.log")"
+}
+
+t_serve_locality() {
+	setup_key
+	local u s=$WORKDIR/s out
+	u=$("$VTPMCTL" create) || return 1
+	serve_socket "$u" "$s" || return 1
+	# TPM2_PCR_Reset(20): locality 0 refused (TPM_RC_LOCALITY), 2 allowed
+	local reset=80020000001b0000013d0000001400000009400000090000000000
+	out=$(client "$s" raw:$reset loc:2 raw:$reset)
+	expect_eq "PCR_Reset by locality" "raw rc=0x907 80010000000a00000907
+raw rc=0x0 80020000001300000000000000000000010000" "$out"
+	wait_exit $SERVE_PID
+}
+
+t_serve_daemonize_pidfile() {
+	setup_key
+	local u s=$WORKDIR/s pf=$WORKDIR/run/x.pid pid t0 t1 out
+	u=$("$VTPMCTL" create) || return 1
+	t0=$(date +%s%N)
+	run_rc 0 "$VTPMCTL" serve --socket "$s" --uuid "$u" --daemonize --supervise --pidfile "$pf" || return 1
+	t1=$(date +%s%N)
+	[ $(( (t1 - t0) / 1000000 )) -lt 1000 ] || fail "daemonize returns fast" "< 1000 ms" "$(( (t1 - t0) / 1000000 )) ms" || return 1
+	pid=$(cat "$pf") || return 1
+	kill -0 "$pid" || fail "daemon alive" || return 1
+	[ "$(ps -o sid= -p "$pid")" != "$(ps -o sid= -p $$)" ] || fail "daemon in its own session" || return 1
+	[ "$(ls /proc/"$pid"/fd | wc -l)" -le 6 ] || fail "fds closed" "<= 6" "$(ls -l /proc/"$pid"/fd)" || return 1
+	wait_for_file "$s" || return 1
+	bg_client "$WORKDIR/hold" "$s" pcrextend:16:$D32 hold
+	local holder=$BG_PID
+	wait_for_line "$WORKDIR/hold" pcrextend || return 1
+	# kill -9 the server (not the supervisor): it comes back and resumes
+	local server
+	server=$(pgrep -P "$pid" vtpmctl)
+	[ -n "$server" ] || fail "server child of the supervisor" || return 1
+	rm -f "$s"	# the killed one leaves it behind
+	kill -9 "$server"
+	wait $holder
+	wait_for_file "$s" || return 1
+	local new
+	new=$(pgrep -P "$pid" vtpmctl)
+	[ -n "$new" ] && [ "$new" != "$server" ] || fail "server restarted" "a new pid" "$new" || return 1
+	bg_client "$WORKDIR/hold2" "$s" pcrread:16 hold
+	wait_for_line "$WORKDIR/hold2" pcrread || return 1
+	kill -TERM "$pid"
+	wait $BG_PID
+	out=$(cat "$WORKDIR/hold2")
+	expect_eq "resumed after kill -9" "pcrread rc=0x0 $(pcr_after_extend $D32)
+hold eof" "$out" || return 1
+	for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$pid" 2>/dev/null || fail "supervisor stopped by SIGTERM" || return 1
+	[ ! -e "$pf" ] || fail "pidfile removed"
+}
+
+t_hotplug_add_remove_without_systemd() {
+	setup_key
+	local rundir=$WORKDIR/run pid t0 t1
+	# no xen-tpmback here: the server waits for /dev/xen-tpmback to appear
+	export VTPM_RUN_DIR=$rundir VTPMCTL VTPM_USE_SYSTEMD=no
+	export VTPM_DEVICE=$WORKDIR/no-such-device
+	t0=$(date +%s%N)
+	run_rc 0 "$HOTPLUG" add vtpm-5-0 || return 1
+	t1=$(date +%s%N)
+	[ $(( (t1 - t0) / 1000000 )) -lt 1000 ] || fail "hotplug add returns fast" "< 1000 ms" "$(( (t1 - t0) / 1000000 )) ms" || return 1
+	pid=$(cat "$rundir/vtpm-5-0.pid") || return 1
+	kill -0 "$pid" || fail "server running" || return 1
+	tr '\0' ' ' </proc/"$pid"/cmdline | grep -q -- "serve --instance vtpm-5-0 --daemonize --supervise --pidfile $rundir/vtpm-5-0.pid" ||
+		fail "server command line" "serve --instance vtpm-5-0 ..." "$(tr '\0' ' ' </proc/"$pid"/cmdline)" || return 1
+	XENBUS_PATH=backend/vtpm/6/1 run_rc 0 "$HOTPLUG" add || return 1
+	[ -f "$rundir/vtpm-6-1.pid" ] || fail "XENBUS_PATH instance" || return 1
+	run_rc 0 "$HOTPLUG" remove vtpm-5-0 || return 1
+	run_rc 0 "$HOTPLUG" remove vtpm-6-1 || return 1
+	for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$pid" 2>/dev/null || fail "server stopped on remove" || return 1
+	[ ! -e "$rundir/vtpm-5-0.pid" ] || fail "pidfile removed" || return 1
+	run_rc 2 "$HOTPLUG" add bogus
+}
+
+t_bench_socket() {
+	setup_key
+	local u s=$WORKDIR/s out
+	u=$("$VTPMCTL" create) || return 1
+	serve_socket "$u" "$s" || return 1
+	out=$(client "$s" bench:2000)
+	echo "    $out (GetRandom over the socket transport, python client, state saved per command)"
+	wait_exit $SERVE_PID
+}
+
+ALL=$(declare -F | awk '$3 ~ /^t_/ { print substr($3, 3) }')
+[ $# -gt 0 ] && ALL="$*"
+for t in $ALL; do
+	rm -rf "$VTPM_STATE_DIR" "$WORKDIR/serve.log" "$WORKDIR/s"
+	if ( trap kill_test_processes EXIT; "t_$t" ); then
+		echo "ok - vtpmctl $t"
+	else
+		echo "FAIL - vtpmctl $t"
+		[ -f "$WORKDIR/serve.log" ] && sed 's/^/    serve.log: /' "$WORKDIR/serve.log" | tail -5
+	fi
+done
