@@ -743,11 +743,28 @@ int do_serve(int argc, char **argv)
 			  .resume_tag = tag);
 		struct vtpm_info info = { .sz = sizeof(info) };
 
-		errno = 0;
-		if (vtpm_state_info(dir, &info) == -ENOENT)
-			errno = ENOENT;
-		else
+		double give_up = now_s() + so.wait_s;
+		bool said = false;
+
+		for (;;) {
+			errno = 0;
+			if (vtpm_state_info(dir, &info) == -ENOENT) {
+				errno = ENOENT;
+				break;
+			}
 			s->vtpm = vtpm_new(&o);
+			/*
+			 * The server of the guest's previous domain (a reboot)
+			 * may still be powering off: wait for it, bounded.
+			 */
+			if (s->vtpm || errno != EBUSY || now_s() >= give_up)
+				break;
+			if (!said)
+				log_msg(LOG_INFO, "vTPM state in use (pid %d), waiting up to %u s",
+					info.lock_pid, so.wait_s);
+			said = true;
+			usleep(200 * 1000);
+		}
 	}
 	if (!s->vtpm) {
 		err = -errno;
