@@ -2,7 +2,7 @@
 # build-guest.sh ROOTFS_DIR OUT.cpio.gz : the guest's initramfs. Busybox, the
 # Debian kernel's unmodified xen-tpmfront.ko, tpm2-tools, trousers' tools and
 # the xenstore clients with their shared libraries, taken from the dom0 rootfs
-# (same Debian release), plus this checkout's guest scripts.
+# (same Debian release), plus this checkout's guest scripts and tools.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 root=$1 out=$2
@@ -34,6 +34,9 @@ copy_closure $bins $libs
 for l in "$root"/usr/bin/tpm2_*; do ln -sf tpm2 "$t/usr/bin/$(basename "$l")"; done
 cp "$root/lib/modules/$KVER/kernel/drivers/char/tpm/xen-tpmfront.ko" "$t/lib/modules/"
 echo 'root:x:0:0:root:/root:/bin/sh' >"$t/etc/passwd"; echo 'root:x:0:' >"$t/etc/group"
+# Our own guest-side tools, static so they need nothing from the image.
+gcc -static -O2 -Wall -Wextra -o "$t/bin/tpm-rawbench" "$E2E_DIR/tools/tpm-rawbench.c" ||
+	die "building tpm-rawbench failed"
 install -m 0755 "$E2E_DIR/guest/init" "$t/init"
 cp "$E2E_DIR"/guest/*.sh "$t/guest/"
 (cd "$t" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"

@@ -4,7 +4,7 @@
 # run: the same guest loop served by the test responder forwarding to swtpm
 # (socket). Both go through the same unmodified frontend, which polls for
 # completion every 5 ms: expect that floor under small commands.
-# Prints "E2E-INFO bench: <arm> <what> <ms>/cmd"; steps only check that both
+# Prints "E2E-INFO bench: <arm> <what> <stats in ms>"; steps only check that both
 # arms ran — speed is reported, never asserted.
 A=/e2e/artefacts
 O=/e2e/out
@@ -28,7 +28,7 @@ need create vtpmctl create --uuid $ULIB || return
 need xl-create-libvtpm guest_create blibvtpm guest-bench "vtpm=[\"backend=0,uuid=$ULIB\"]" || return
 guest_wait blibvtpm 900
 for g in bswtpm blibvtpm; do
-	grep -ao 'E2E-INFO BENCH .*' "$(guest_log $g)" | tr -d '\r' | while read -r _ _ what ms; do
-		echo "E2E-INFO bench: ${g#b} $what $ms"
+	grep -ao 'E2E-INFO BENCH .*' "$(guest_log $g)" | tr -d '\r' | while read -r _ _ what stats; do
+		echo "E2E-INFO bench: ${g#b} $what $stats"
 	done
 done
