@@ -32,7 +32,7 @@ build() {
 	make -s -C "$TOP/tools/vtpmctl" vtpmctl >/dev/null &&
 	gcc -Wall -Wextra -O2 -g -I"$TOP/lib/libvtpm/include" \
 		-o "$HERE/test_libvtpm" "$HERE/test_libvtpm.c" \
-		"$TOP/lib/libvtpm/libvtpm.a" -ltpms -lcrypto
+		"$TOP/lib/libvtpm/libvtpm.a" -ltpms -lcrypto -lkeyutils
 }
 
 if build; then

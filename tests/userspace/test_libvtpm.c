@@ -103,7 +103,8 @@ static struct vtpm *open_vtpm(struct ctx *c)
 static void create(struct ctx *c)
 {
 	VTPM_OPTS(o, .state_dir = c->dir, .key_file = c->key,
-		  .flags = c->key ? 0 : VTPM_F_PLAINTEXT, .version = c->version);
+		  .flags = (c->key ? 0 : VTPM_F_PLAINTEXT) | c->flags,
+		  .version = c->version);
 	int err = vtpm_create(&o);
 
 	if (err)
@@ -206,7 +207,7 @@ static void c_expect_open_err(void *arg)
 {
 	struct ctx *c = arg;
 	VTPM_OPTS(o, .state_dir = c->dir, .key_file = c->key,
-		  .resume_tag = c->tag);
+		  .resume_tag = c->tag, .flags = c->flags);
 	struct vtpm *v = vtpm_new(&o);
 
 	if (v)
@@ -652,6 +653,46 @@ static void test_rollback_of_permanent_state_refused(void)
 	CHILD_OK(c_expect_open_err, &c);
 }
 
+static void c_nv_write_more(void *arg)
+{
+	struct ctx *c = arg;
+	struct vtpm *v = open_vtpm(c);
+	struct tbuf t;
+
+	cmd_nv_write(&t, 0x01500001, "newer", 5, 0);
+	expect_rc(v, &t, 0);
+	vtpm_free(v);
+}
+
+static void test_whole_dir_rollback_refused_with_anchor(void)
+{
+	struct ctx c = { .key = keyfile, .tag = "w", .flags = VTPM_F_ROLLBACK_ANCHOR };
+	char cmd[2048];
+
+	dir_of(c.dir, sizeof(c.dir), "anchor");
+	CHILD_OK((void (*)(void *))create, &c);
+	CHILD_OK(c_nv_define_write, &c);
+	snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s.old'", c.dir, c.dir);
+	if (system(cmd))
+		FAIL("%s", cmd);
+	CHILD_OK(c_nv_write_more, &c);
+	/* the whole directory, consistently, put back to the older copy */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mv '%s.old' '%s'", c.dir, c.dir, c.dir);
+	if (system(cmd))
+		FAIL("%s", cmd);
+	c.expect_err = -ESTALE;
+	CHILD_OK(c_expect_open_err, &c);
+	/* without the anchor (or after a host reboot) it is not detected */
+	c.flags = 0;
+	CHILD_OK(c_nv_read, &c);
+	/* destroy forgets the anchor: a new vTPM in the same place opens */
+	EXPECT_INT("destroy", 0, vtpm_state_destroy(c.dir));
+	c.flags = VTPM_F_ROLLBACK_ANCHOR;
+	CHILD_OK((void (*)(void *))create, &c);
+	CHILD_OK(c_nv_define_write, &c);
+	EXPECT_INT("destroy", 0, vtpm_state_destroy(c.dir));	/* drops its key */
+}
+
 static void c_buffer_and_locality(void *arg)
 {
 	struct ctx *c = arg;
@@ -852,6 +893,7 @@ static const struct test tests[] = {
 	T(plaintext_refused_with_key),
 	T(plaintext_corruption_detected),
 	T(rollback_of_permanent_state_refused),
+	T(whole_dir_rollback_refused_with_anchor),
 	T(buffer_size_and_locality),
 	T(tpm12),
 	T(failure_response),

@@ -225,6 +225,30 @@ t_serve_kill9_restart_keeps_committed_state() {
 	done
 }
 
+t_serve_refuses_rolled_back_state() {
+	setup_key
+	local u s=$WORKDIR/s d
+	u=$("$VTPMCTL" create) || return 1
+	d=$VTPM_STATE_DIR/$u
+	serve_socket "$u" "$s" || return 1
+	client "$s" nvdefine:1500013:4 nvwrite:1500013:11111111 >/dev/null || return 1
+	wait_exit $SERVE_PID
+	cp -a "$d" "$WORKDIR/old"
+	serve_socket "$u" "$s" || return 1
+	client "$s" nvwrite:1500013:22222222 >/dev/null || return 1
+	wait_exit $SERVE_PID
+	# an older copy of the whole directory put back
+	rm -rf "$d" && mv "$WORKDIR/old" "$d"
+	: >"$WORKDIR/serve.log"
+	run_rc 1 "$VTPMCTL" serve --socket "$s" --uuid "$u" --wait 5 &
+	local p=$!
+	client "$s" getrandom:4 >/dev/null 2>&1
+	wait $p || return 1
+	grep -q "rollback refused" "$ERR" "$WORKDIR/err" 2>/dev/null ||
+		fail "serve log" "rollback refused" "$(cat "$WORKDIR/err")" || return 1
+	run_rc 0 "$VTPMCTL" destroy "$u"
+}
+
 t_serve_twice_refused() {
 	setup_key
 	local u s=$WORKDIR/s holder

@@ -740,7 +740,7 @@ int do_serve(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "%s/%s", state_root, s->uuid);
 	{
 		VTPM_OPTS(o, .state_dir = dir, .key_file = effective_key_file(),
-			  .resume_tag = tag);
+			  .resume_tag = tag, .flags = VTPM_F_ROLLBACK_ANCHOR);
 		struct vtpm_info info = { .sz = sizeof(info) };
 
 		double give_up = now_s() + so.wait_s;

@@ -194,7 +194,8 @@ int do_create(int argc, char **argv)
 	{
 		VTPM_OPTS(o, .state_dir = dir, .version = create_version,
 			  .key_file = key,
-			  .flags = create_plaintext ? VTPM_F_PLAINTEXT : 0);
+			  .flags = VTPM_F_ROLLBACK_ANCHOR |
+				   (create_plaintext ? VTPM_F_PLAINTEXT : 0));
 
 		err = vtpm_create(&o);
 	}

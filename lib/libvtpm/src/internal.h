@@ -91,6 +91,11 @@ int vtpm_blob_peek(const uint8_t *blob, size_t blob_len, struct blob_meta *meta)
 
 void vtpm_explicit_bzero(void *p, size_t n);
 
+/* anchor.c: newest permanent generation, outside the state directory */
+int vtpm_anchor_get(const char *dir, uint64_t *gen);
+int vtpm_anchor_set(const char *dir, uint64_t gen);
+void vtpm_anchor_remove(const char *dir);
+
 /* names of the files in a state directory */
 #define VTPM_META_NAME		"meta"
 #define VTPM_LOCK_NAME		"lock"

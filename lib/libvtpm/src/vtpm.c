@@ -73,8 +73,11 @@ static int store_blob(struct vtpm *v, const char *name, const void *data,
 	if (err)
 		return err;
 	v->generation = meta.generation;
-	if (is_perm)
+	if (is_perm) {
 		v->perm_generation = meta.generation;
+		if (v->flags & VTPM_F_ROLLBACK_ANCHOR)
+			vtpm_anchor_set(v->store.location, meta.generation);
+	}
 	pr_debug("stored %s (%zu bytes, generation %llu)\n", name, len,
 		 (unsigned long long)meta.generation);
 	return 0;
@@ -401,6 +404,7 @@ int vtpm_create(const struct vtpm_opts *opts)
 		return libvtpm_err(-ENOMEM);
 	g_vtpm = v;
 	flags = OPT(opts, flags, 0);
+	v->flags = flags;
 	v->version = OPT(opts, version, VTPM_TPM_2_0);
 	v->creating = 1;
 	if (v->version != VTPM_TPM_2_0 && v->version != VTPM_TPM_1_2) {
@@ -549,6 +553,18 @@ struct vtpm *vtpm_new(const struct vtpm_opts *opts)
 	vtpm_explicit_bzero(data, len);
 	free(data);
 	v->perm_generation = pmeta.generation;
+	if (v->flags & VTPM_F_ROLLBACK_ANCHOR) {
+		uint64_t anchor;
+
+		if (!vtpm_anchor_get(v->store.location, &anchor) &&
+		    anchor > pmeta.generation) {
+			pr_warn("permanent state generation %llu is older than generation %llu seen before: rollback refused\n",
+				(unsigned long long)pmeta.generation,
+				(unsigned long long)anchor);
+			err = -ESTALE;
+			goto err_release;
+		}
+	}
 	err = check_volatile(v);
 	if (err)
 		goto err_release;
@@ -774,6 +790,7 @@ int vtpm_state_destroy(const char *dir)
 			pr_warn("%s is in use by pid %d\n", dir, pid);
 		goto out;
 	}
+	vtpm_anchor_remove(dir);	/* before the directory is gone */
 	err = st.ops->destroy(&st);
 out:
 	st.ops->close(&st);

@@ -65,6 +65,13 @@ LIBVTPM_API const char *vtpm_strerror(int err);
 #define VTPM_F_PLAINTEXT	(1U << 0) /* create: store state unencrypted */
 #define VTPM_F_NO_STARTUP	(1U << 1) /* do not send TPM Startup ourselves */
 #define VTPM_F_SYNC_VOLATILE	(1U << 2) /* fsync volatile state too */
+/*
+ * Keep the newest permanent-state generation in the kernel keyring and
+ * refuse older state (-ESTALE): catches a whole state directory put back
+ * to an older copy, within one host boot (the keyring does not survive a
+ * reboot). Best effort: skipped with a warning where keyctl is unusable.
+ */
+#define VTPM_F_ROLLBACK_ANCHOR	(1U << 3)
 
 /*
  * Startup story. The guest has no firmware that sends TPM_Startup, so the
