@@ -28,6 +28,17 @@ kill_test_processes() {
 	PIDS=()
 }
 
+# the rollback anchors the tests' vTPMs left in root's user keyring
+drop_anchor_keys() {
+	local k
+	command -v keyctl >/dev/null || return 0
+	for k in $(keyctl rlist @u 2>/dev/null); do
+		case "$(keyctl rdescribe "$k" 2>/dev/null)" in
+		*"libvtpm:gen:$WORKDIR/"*) keyctl invalidate "$k" 2>/dev/null ;;
+		esac
+	done
+}
+
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do
@@ -37,6 +48,7 @@ cleanup() {
 	for p in "$WORKDIR"/run/*.pid "$WORKDIR"/*.pid; do
 		[ -f "$p" ] && kill -9 "$(cat "$p")" 2>/dev/null
 	done
+	drop_anchor_keys
 	[ -n "$KEEP_TMP" ] || rm -rf "$WORKDIR"
 }
 trap cleanup EXIT

@@ -961,9 +961,14 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!getenv("KEEP_TMP")) {
-		char cmd[600];
+		char cmd[1024];
 
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		/* rollback anchors left in the keyring by the tests' vTPMs */
+		snprintf(cmd, sizeof(cmd),
+			 "command -v keyctl >/dev/null && for k in $(keyctl rlist @u 2>/dev/null); do "
+			 "case \"$(keyctl rdescribe $k 2>/dev/null)\" in "
+			 "*'libvtpm:gen:%s/'*) keyctl invalidate $k;; esac; done; rm -rf '%s'",
+			 tmpdir, tmpdir);
 		(void)!system(cmd);
 	}
 	printf("%d passed, %d failed\n", passed, failed);
