@@ -49,6 +49,7 @@ static struct {
 	const char *uuid;
 	long domid, devid;
 	long hang_cc;
+	long bad_cc;
 	int wait;
 	unsigned int wait_ms;
 } opt = {
@@ -56,6 +57,7 @@ static struct {
 	.domid = -1,
 	.devid = -1,
 	.hang_cc = -1,
+	.bad_cc = -1,
 };
 
 static FILE *log_file;
@@ -86,6 +88,11 @@ static void print_usage(int status)
 "  --ctrl PATH            swtpm control socket: pass the locality through\n"
 "  --log FILE             log 'CMD <seq> <loc> <hex>' / 'RSP <seq> <hex>'\n"
 "  --hang-on-cc 0xCC      never answer commands with this command code\n"
+"  --bad-rsp-on-cc 0xCC   answer such commands with malformed writes: a\n"
+"                         response whose TPM size field lies, then one with\n"
+"                         a stale seq; logs 'BADRSP <seq> errno=E' and\n"
+"                         'STALERSP <seq> errno=E' (the guest gets the\n"
+"                         kernel's TPM failure response)\n"
 "  --pidfile FILE         write the pid here\n"
 "  --device PATH          default /dev/xen-tpmback\n"
 "Prints 'vtpm-responder: ready domid=D devid=N uuid=U' once attached.\n"
@@ -272,6 +279,33 @@ static int attach_device(void)
 	return fd;
 }
 
+
+/*
+ * Malformed responses, as a buggy server would write them: both must be
+ * refused by the kernel (-EINVAL, then -ESTALE once the command has been
+ * failed), and neither may reach the guest.
+ */
+static void bad_writes(int fd, uint32_t seq)
+{
+	uint8_t buf[sizeof(struct xen_tpmback_msg) + 10];
+	struct xen_tpmback_msg *m = (struct xen_tpmback_msg *)buf;
+	/* TPM2 success header whose size field says 11, with 10 bytes. */
+	static const uint8_t lie[10] = { 0x80, 0x01, 0, 0, 0, 11, 0, 0, 0, 0 };
+	ssize_t n;
+
+	memset(m, 0, sizeof(*m));
+	m->type = XEN_TPMBACK_MSG_RSP;
+	m->seq = seq;
+	m->len = sizeof(lie);
+	memcpy(buf + sizeof(*m), lie, sizeof(lie));
+	n = write(fd, buf, sizeof(buf));
+	log_line("BADRSP %u errno=%d\n", seq, n < 0 ? errno : 0);
+	/* The command is failed now: the same seq is stale. */
+	buf[sizeof(*m) + 5] = 10;
+	n = write(fd, buf, sizeof(buf));
+	log_line("STALERSP %u errno=%d\n", seq, n < 0 ? errno : 0);
+}
+
 static void serve(int fd)
 {
 	static uint8_t in[MAX_MSG], out[MAX_MSG];
@@ -314,6 +348,12 @@ static void serve(int fd)
 			continue;
 		}
 
+		if (opt.bad_cc >= 0 && msg->len >= 10 &&
+		    be32(cmd + 6) == (uint32_t)opt.bad_cc) {
+			bad_writes(fd, msg->seq);
+			continue;
+		}
+
 		set_locality(msg->locality);
 		len = swtpm_transact(cmd, msg->len, out + sizeof(*rsp));
 		memset(rsp, 0, sizeof(*rsp));
@@ -344,6 +384,7 @@ int main(int argc, char **argv)
 		{ "ctrl", required_argument, NULL, 'c' },
 		{ "log", required_argument, NULL, 'l' },
 		{ "hang-on-cc", required_argument, NULL, 'H' },
+		{ "bad-rsp-on-cc", required_argument, NULL, 'B' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "device", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
@@ -377,6 +418,9 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			opt.hang_cc = strtol(optarg, NULL, 0);
+			break;
+		case 'B':
+			opt.bad_cc = strtol(optarg, NULL, 0);
 			break;
 		case 'p':
 			opt.pidfile = optarg;

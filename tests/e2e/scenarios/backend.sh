@@ -59,7 +59,8 @@ hung_cmd() { grep -q '^CMD [0-9]* [0-9]* 80010000000a0000017c$' $O/backend.respo
 if step responder-got-hung-cmd wait_for 180 hung_cmd; then
 	kill -9 $r1
 	say "responder 1 killed mid-command at $(date +%s.%N | cut -c1-14)"
-	start_responder $O/backend.responder2.log $uuid
+	# The new responder also writes malformed responses for TPM2_ReadClock.
+	start_responder $O/backend.responder2.log $uuid --bad-rsp-on-cc 0x181
 	r2=$RESP_PID
 fi
 guest_wait gb 300
@@ -77,6 +78,11 @@ same_bytes() { # KIND: the guest's view equals the responder's RSP, byte for byt
 }
 step getrandom-byte-for-byte same_bytes RANDOM
 step raw-response-byte-for-byte same_bytes RAWRSP
+# Malformed writes from a buggy server: refused with EINVAL (the TPM size
+# field lies) and then ESTALE (the command was failed); the guest got a TPM
+# failure and its next command was served.
+step bad-rsp-einval grep -q '^BADRSP [0-9]* errno=22$' $O/backend.responder2.log
+step stale-rsp-estale grep -q '^STALERSP [0-9]* errno=116$' $O/backend.responder2.log
 step shutdown-backend-gone wait_for 15 sh -c "! xenstore-exists $be"
 step shutdown-responder-exits wait_for 10 sh -c "! kill -0 $r2"
 step shutdown-irq-freed sh -c "! grep -q xen-tpmback /proc/interrupts"
