@@ -5,7 +5,7 @@
 #   $CACHE/rootfs-<key>.ext4       dom0 root filesystem (debootstrap of bookworm + updates)
 #   $CACHE/rootfs-<key>/           the same tree, from which the guest's userland is taken
 #   $CACHE/initrd-<key>.cpio.gz    dom0 stage-1 initramfs (busybox: virtio + ext4, switch_root)
-# Prints shell assignments for the runner on stdout.
+# Prints shell assignments for the runner on stdout, and nothing else there.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -58,7 +58,7 @@ ROOTFS_IMG="$CACHE/rootfs-$key.ext4"
 if [ ! -s "$ROOTFS_IMG" ]; then
 	log "building dom0 root filesystem ($key), about 3-6 minutes"
 	XEN_VER=$xen_ver KTREE=$KTREE VMLINUZ=$VMLINUZ \
-		"$E2E_DIR/lib/mkrootfs.sh" "$ROOTFS_DIR" "$ROOTFS_IMG"
+		"$E2E_DIR/lib/mkrootfs.sh" "$ROOTFS_DIR" "$ROOTFS_IMG" >&2
 	# Old generations go; this one stays.
 	for old in "$CACHE"/rootfs-*.ext4; do
 		[ "$old" = "$ROOTFS_IMG" ] || rm -rf "$old" "${old%.ext4}"

@@ -15,8 +15,9 @@ XEN_PKG=xen-hypervisor-4.17-amd64
 log() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[e2e] ERROR: %s\n' "$*" >&2; exit 1; }
 
-# hash_inputs FILE... -> short stable hash of the files' contents and names
+# hash_inputs FILE... -> short hash of the files' contents and base names
+# (not their paths: two checkouts share one cache)
 hash_inputs() {
 	local f
-	for f in "$@"; do printf '%s\n' "$f"; cat "$f"; done | sha256sum | cut -c1-16
+	for f in "$@"; do printf '%s\n' "${f##*/}"; cat "$f"; done | sha256sum | cut -c1-16
 }
