@@ -19,7 +19,7 @@ set -euo pipefail
 [ "$(id -u)" -eq 0 ] || die "the testbed needs root (debootstrap, chroot, mkfs -d)"
 [ $# -gt 0 ] || set -- all
 case "$1" in
-all) scenarios=(plumbing backend rehandshake vtpm) ;;
+all) scenarios=(plumbing backend rehandshake vtpm saverestore tpm12) ;;
 demo) scenarios=(demo) ;;
 bench) scenarios=(bench) ;;
 *) scenarios=("$@") ;;

@@ -33,7 +33,12 @@ copy_closure $bins $libs
 # tpm2_* names, as the package installs them
 for l in "$root"/usr/bin/tpm2_*; do ln -sf tpm2 "$t/usr/bin/$(basename "$l")"; done
 cp "$root/lib/modules/$KVER/kernel/drivers/char/tpm/xen-tpmfront.ko" "$t/lib/modules/"
-echo 'root:x:0:0:root:/root:/bin/sh' >"$t/etc/passwd"; echo 'root:x:0:' >"$t/etc/group"
+printf 'root:x:0:0:root:/root:/bin/sh\ntss:x:100:105:TPM software stack:/var/lib/tpm:/bin/false\n' >"$t/etc/passwd"
+printf 'root:x:0:\ntss:x:105:\n' >"$t/etc/group"
+printf '127.0.0.1 localhost\n::1 localhost\n' >"$t/etc/hosts"
+# trousers' tcsd (TPM 1.2 guests): its state dir owned by tss, its config root:tss 0640
+mkdir -p "$t/var/lib/tpm"; cp "$root/etc/tcsd.conf" "$t/etc/tcsd.conf"
+chown 100:105 "$t/var/lib/tpm"; chown 0:105 "$t/etc/tcsd.conf"; chmod 0640 "$t/etc/tcsd.conf"
 # Our own guest-side tools, static so they need nothing from the image.
 gcc -static -O2 -Wall -Wextra -o "$t/bin/tpm-rawbench" "$E2E_DIR/tools/tpm-rawbench.c" ||
 	die "building tpm-rawbench failed"
