@@ -107,6 +107,16 @@ e2e_run_scenario() {
 	echo "E2E-SCENARIO $SCENARIO end ($((SECONDS - t0)) s)"
 }
 
+# swtpm_start DIR : a TPM 2.0 swtpm in dom0 (socket mode, already started
+# up) for the test responder: data socket DIR/data, control DIR/ctrl, pid
+# file DIR/pid. swtpm_stop DIR ends it.
+swtpm_start() {
+	mkdir -p "$1" && swtpm socket --tpm2 --daemon --pid file="$1/pid" \
+		--server type=unixio,path="$1/data" --ctrl type=unixio,path="$1/ctrl" \
+		--tpmstate dir="$1" --flags startup-clear,not-need-init
+}
+swtpm_stop() { kill "$(cat "$1/pid" 2>/dev/null)" 2>/dev/null; }
+
 # install_vtpm_stack: install the project's artefacts as a package would:
 # the module where modprobe (and so udev's modalias autoload) finds it,
 # vtpmctl, the udev rule and its hotplug helper, and a state key.

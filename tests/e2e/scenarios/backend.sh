@@ -14,16 +14,13 @@ need responder-built test -x $A/vtpm-responder || return
 need insmod insmod $A/xen-tpmback.ko || return
 step chardev test -c /dev/xen-tpmback
 
-# The responder's TPM: a swtpm in dom0 (socket mode, started up).
-mkdir -p /tmp/swtpm-be
-need swtpm swtpm socket --tpm2 --daemon --pid file=/run/swtpm-be.pid \
-	--server type=unixio,path=/run/swtpm-be.sock --ctrl type=unixio,path=/run/swtpm-be.ctrl \
-	--tpmstate dir=/tmp/swtpm-be --flags startup-clear,not-need-init || return
+# The responder's TPM: a swtpm in dom0.
+need swtpm swtpm_start /tmp/swtpm-be || return
 
 RESP_PID=
 start_responder() { # LOG UUID [args]
 	local logf=$1 u=$2; shift 2
-	$A/vtpm-responder --uuid "$u" --wait=120000 --swtpm /run/swtpm-be.sock \
+	$A/vtpm-responder --uuid "$u" --wait=120000 --swtpm /tmp/swtpm-be/data \
 		--log "$logf" "$@" >>$O/backend.responder.out 2>&1 &
 	RESP_PID=$!
 }
@@ -116,4 +113,4 @@ step destroy-responder-exits wait_for 10 sh -c "! kill -0 $r4"
 step irq-freed sh -c "! grep -q xen-tpmback /proc/interrupts"
 step rmmod rmmod xen_tpmback
 step no-oops sh -c "! dmesg | grep -Eq 'BUG:|Oops|WARNING:|general protection'"
-kill "$(cat /run/swtpm-be.pid)" 2>/dev/null
+swtpm_stop /tmp/swtpm-be

@@ -13,15 +13,12 @@ ULIB=b0000000-0000-4000-8000-000000001ab0
 
 need module-built test -f $A/xen-tpmback.ko || return
 need insmod insmod $A/xen-tpmback.ko || return
-mkdir -p /tmp/swb
-need swtpm swtpm socket --tpm2 --daemon --pid file=/tmp/swb/pid \
-	--server type=unixio,path=/tmp/swb/data --ctrl type=unixio,path=/tmp/swb/ctrl \
-	--tpmstate dir=/tmp/swb --flags startup-clear,not-need-init || return
+need swtpm swtpm_start /tmp/swb || return
 # Baseline arm first, before udev's rule would start vtpmctl for any vtpm.
 $A/vtpm-responder --uuid $UBASE --wait=120000 --swtpm /tmp/swb/data >$O/bench.responder.out 2>&1 &
 need xl-create-baseline guest_create bswtpm guest-bench "vtpm=[\"backend=0,uuid=$UBASE\"]" || return
 guest_wait bswtpm 900
-kill "$(cat /tmp/swb/pid)" 2>/dev/null
+swtpm_stop /tmp/swb
 
 need install-stack install_vtpm_stack || return
 need create vtpmctl create --uuid $ULIB || return

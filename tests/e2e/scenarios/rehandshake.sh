@@ -8,9 +8,7 @@ O=/e2e/out
 uuid=7c1e2a44-1f0b-4d6e-9a3c-5e8f00b1c2e1
 need module-built test -f $A/xen-tpmback.ko || return
 need insmod insmod "$A/xen-tpmback.ko" || return
-mkdir -p /tmp/sw
-need swtpm swtpm socket --tpm2 --tpmstate dir=/tmp/sw --server type=unixio,path=/tmp/sw/data \
-	--ctrl type=unixio,path=/tmp/sw/ctrl --flags startup-clear,not-need-init --daemon --pid file=/tmp/sw/pid
+need swtpm swtpm_start /tmp/sw || return
 "$A/vtpm-responder" --uuid $uuid --wait=120000 --swtpm /tmp/sw/data --log $O/rh.log --pidfile /tmp/rh.pid >$O/rh.out 2>&1 &
 need xl-create guest_create rh guest-rehandshake "vtpm=[\"backend=0,uuid=$uuid\"]" || return
 domid=$(guest_domid rh)
@@ -22,4 +20,4 @@ step same-responder-served sh -c "[ \$(grep -c '^RSP' $O/rh.log) -ge 4 ]"
 step responder-exits wait_for 15 sh -c "! kill -0 \$(cat /tmp/rh.pid)"
 step rmmod rmmod xen_tpmback
 step dmesg-clean sh -c '! dmesg | grep -E "BUG:|WARNING:|Oops|general protection|Call Trace"'
-kill "$(cat /tmp/sw/pid)" 2>/dev/null
+swtpm_stop /tmp/sw
