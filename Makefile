@@ -6,6 +6,8 @@
 #   make             build the module (against the testbed kernel) and userspace
 #   make demo        deps + build + boot Xen in QEMU: a guest uses its vTPM
 #   make check       deps + build + every test (userspace, KUnit, end to end)
+#   make bench       guest-visible latency, libvtpm against a swtpm baseline
+#   make soak        long kill -9 crash-consistency run (SOAK_ROUNDS=2000)
 #
 # Kernel objects come from ./Kbuild; everything else from the sub-Makefiles.
 
@@ -18,7 +20,7 @@ KDIR ?= $(if $(TESTBED_KVER),/usr/src/linux-headers-$(TESTBED_KVER),/lib/modules
 export TESTBED_KVER KDIR
 
 .PHONY: all deps module userspace clean check check-unit check-kunit check-e2e demo \
-	e2e bench help
+	e2e bench soak help
 
 all: module userspace
 
@@ -69,3 +71,9 @@ demo: deps
 
 bench: all
 	$(TOP)/tests/e2e/run.sh bench
+
+# Long run of the crash-consistency test: kill -9 of a server writing NV
+# state, SOAK_ROUNDS times (make check runs 40 rounds).
+SOAK_ROUNDS ?= 2000
+soak: userspace
+	CRASH_ROUNDS=$(SOAK_ROUNDS) $(TOP)/tests/userspace/run.sh -v
