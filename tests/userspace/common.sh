@@ -40,14 +40,7 @@ drop_anchor_keys() {
 }
 
 cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -9 "$p" 2>/dev/null
-	done
-	# daemons started through pidfiles
-	for p in "$WORKDIR"/run/*.pid "$WORKDIR"/*.pid; do
-		[ -f "$p" ] && kill -9 "$(cat "$p")" 2>/dev/null
-	done
+	kill_test_processes
 	drop_anchor_keys
 	[ -n "$KEEP_TMP" ] || rm -rf "$WORKDIR"
 }
