@@ -33,7 +33,16 @@ struct vtpm {
 	uint64_t perm_generation;	/* generation of the current permall */
 	unsigned char *rbuf;		/* libtpms' response buffer */
 	uint32_t rbufsize;
+	struct vtpm_stats stats;
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
 
 /* libtpms is process-global; so is the vTPM its callbacks serve */
 static struct vtpm *g_vtpm;
@@ -658,6 +667,7 @@ int vtpm_process(struct vtpm *v, const void *cmd, size_t cmd_len,
 	unsigned char buf[VTPM_MAX_PACKET];
 	uint32_t rlen = 0;
 	TPM_RESULT rc;
+	uint64_t t0;
 
 	if (!v || !v->running || !cmd || !resp || !resp_len)
 		return libvtpm_err(-EINVAL);
@@ -668,7 +678,10 @@ int vtpm_process(struct vtpm *v, const void *cmd, size_t cmd_len,
 	memcpy(buf, cmd, cmd_len);
 	g_locality = locality;
 	v->cb_err = 0;
+	v->stats.commands++;
+	t0 = now_ns();
 	rc = TPMLIB_Process(&v->rbuf, &rlen, &v->rbufsize, buf, cmd_len);
+	v->stats.ns_tpm += now_ns() - t0;
 	if (rc != TPM_SUCCESS) {
 		pr_warn("TPMLIB_Process failed: 0x%x\n", rc);
 		return libvtpm_err(-EPROTO);
@@ -795,4 +808,16 @@ int vtpm_state_destroy(const char *dir)
 out:
 	st.ops->close(&st);
 	return libvtpm_err(err);
+}
+
+int vtpm_get_stats(struct vtpm *v, struct vtpm_stats *st)
+{
+	size_t n;
+
+	if (!v || !st || st->sz < sizeof(st->sz))
+		return libvtpm_err(-EINVAL);
+	n = st->sz < sizeof(v->stats) ? st->sz : sizeof(v->stats);
+	memcpy((char *)st + sizeof(st->sz), (char *)&v->stats + sizeof(st->sz),
+	       n - sizeof(st->sz));
+	return 0;
 }

@@ -195,6 +195,31 @@ LIBVTPM_API int vtpm_state_info(const char *state_dir, struct vtpm_info *info);
  */
 LIBVTPM_API int vtpm_state_destroy(const char *state_dir);
 
+/*
+ * Where the time of vtpm_process() goes, summed since vtpm_new(): for
+ * benchmarks and for finding out why a server is slow. Nanoseconds.
+ */
+struct vtpm_stats {
+	size_t sz;			/* sizeof(struct vtpm_stats) */
+	uint64_t commands;		/* vtpm_process() calls */
+	uint64_t failed;		/* of which answered by a TPM failure */
+	uint64_t volatile_saves;	/* volatile state written */
+	uint64_t permanent_saves;	/* permanent state written (durable) */
+	uint64_t ns_tpm;		/* inside TPMLIB_Process() */
+	uint64_t ns_marshal;		/* libtpms serialising its state */
+	uint64_t ns_crypto;		/* sealing: AES-256-GCM or SHA-256 */
+	uint64_t ns_io;			/* writes, fdatasync, keyring anchors */
+	uint64_t bytes_volatile;	/* sealed volatile bytes written */
+	uint64_t bytes_permanent;	/* sealed permanent bytes written */
+	size_t :0;
+};
+
+/**
+ * @brief Copy the instance's counters into *stats (up to stats->sz).
+ * @return 0, -EINVAL
+ */
+LIBVTPM_API int vtpm_get_stats(struct vtpm *vtpm, struct vtpm_stats *stats);
+
 /** @brief Version of this library, "0.1". */
 LIBVTPM_API const char *vtpm_libversion(void);
 
