@@ -4,19 +4,29 @@
 # upstream xen-tpmfront), and turns the E2E- markers into pass/fail.
 #
 #   tests/e2e/run.sh [all|demo|bench|SCENARIO...]
+#   tests/e2e/run.sh --preflight [...]   only the host side that needs no
+#       images: run directory, runtime directory, dom0's swtpm and a paused
+#       QEMU connected to it; then everything is stopped (quick, for tests)
 #
 # Environment:
 #   E2E_ACCEL=auto|kvm|tcg   auto (default) uses KVM only where nested
 #                            virtualisation really exists, else TCG
 #   E2E_TIMEOUT=SECONDS      whole-run limit (default 2400)
 #   VTPM_CACHE_DIR=DIR       image cache (default /var/tmp/xen-tpmback-cache)
-#   E2E_RUN_DIR=DIR          where logs go (default build/e2e/<time>-<name>)
+#   E2E_RUN_DIR=DIR          where logs go (default build/e2e/<time>-<what>.XXX,
+#                            a new directory for every run)
+#
+# Sockets and QEMU's view of every file live in a short private directory
+# /tmp/vtpm-e2e.XXXXXX (see lib/common.sh), removed on exit, so the
+# checkout and the cache may be at any path.
 #
 # Exit 0 only when every step passed and dom0 reached the end.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
 [ "$(id -u)" -eq 0 ] || die "the testbed needs root (debootstrap, chroot, mkfs -d)"
+preflight=0
+if [ "${1:-}" = --preflight ]; then preflight=1; shift; fi
 [ $# -gt 0 ] || set -- all
 case "$1" in
 all) scenarios=(plumbing backend rehandshake vtpm saverestore tpm12) ;;
@@ -25,16 +35,75 @@ bench) scenarios=(bench) ;;
 *) scenarios=("$@") ;;
 esac
 for s in "${scenarios[@]}"; do
+	[[ $s =~ ^[a-z0-9][a-z0-9_-]*$ ]] || die "bad scenario name '$s'"
 	[ -f "$E2E_DIR/scenarios/$s.sh" ] || die "no scenario '$s' (tests/e2e/scenarios/)"
 done
-name=$(IFS=-; echo "${scenarios[*]}")
-RUN=${E2E_RUN_DIR:-$TOP/build/e2e/$(date +%Y%m%d-%H%M%S)-$name}
-mkdir -p "$RUN"
+# The run directory's name says when and what, briefly: "all", "demo", the
+# one scenario, or the first and how many more. mktemp makes it unique, so
+# two runs started in the same second do not share it.
+case "$1" in
+all | demo | bench) label=$1 ;;
+*) label=${scenarios[0]}; [ ${#scenarios[@]} -eq 1 ] || label+="+$((${#scenarios[@]} - 1))" ;;
+esac
+if [ -n "${E2E_RUN_DIR:-}" ]; then
+	RUN=$E2E_RUN_DIR; mkdir -p "$RUN"
+else
+	mkdir -p "$TOP/build/e2e"
+	RUN=$(mktemp -d "$TOP/build/e2e/$(date +%m%d-%H%M%S)-$label.XXX")
+fi
+RUN=$(cd "$RUN" && pwd)
 TIMEOUT=${E2E_TIMEOUT:-2400}
 
+# --- processes we own; nothing survives the runner --------------------------
+pids=()
+qpid=
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	hwtpm_stop
+	sleep 0.5
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	e2e_runtime_cleanup
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+e2e_runtime_dir
+log "run directory $RUN, runtime directory $E2E_RT"
+
+if [ $preflight -eq 1 ]; then
+	# What a full run does before booting, minus the images: the sockets
+	# and QEMU's connection to dom0's TPM. QEMU stays paused (-S); it
+	# exits at once when it cannot open the TPM's sockets.
+	q_run=$(rt_link run "$RUN")
+	hwtpm_start "$RUN/hwtpm" "$RUN/hwtpm.log" || exit 1
+	qemu-system-x86_64 -machine q35 -accel tcg -S -nodefaults -display none \
+		-monitor none -serial none -nic none \
+		-chardev socket,id=chrtpm,path="$E2E_RT/hwtpm.sock" \
+		-tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0 \
+		>"$q_run/qemu.log" 2>&1 &
+	qpid=$!; pids+=("$qpid")
+	sleep 2
+	if ! kill -0 "$qpid" 2>/dev/null; then
+		echo "preflight: QEMU did not come up with dom0's TPM: $(tail -n 3 "$RUN/qemu.log" | tr '\n' ' ')" >&2
+		exit 1
+	fi
+	kill -0 "$HWTPM_PID" 2>/dev/null || { echo "preflight: swtpm died: $(tail -n 3 "$RUN/hwtpm.log")" >&2; exit 1; }
+	echo "preflight: ok (swtpm pid $HWTPM_PID, QEMU pid $qpid, socket $E2E_RT/hwtpm.sock)"
+	exit 0
+fi
+
 # --- images (cached) ---------------------------------------------------------
+# The cache is shared by every checkout and run on the machine. Builds are
+# serialised by .build.lock; a run holds .use.lock shared while QEMU boots
+# its images, and build-images.sh prunes old generations only when nobody
+# holds it. The use lock is taken before the build lock is let go, and the
+# guest image (read from the rootfs tree) is built under the build lock.
 t_start=$SECONDS
-eval "$("$E2E_DIR/lib/build-images.sh")"
+mkdir -p "$CACHE"
+exec 8>"$CACHE/.build.lock"
+flock 8
+eval "$(E2E_CACHE_LOCKED=1 "$E2E_DIR/lib/build-images.sh")"
 log "images ready ($((SECONDS - t_start)) s): Xen $XEN_VER, kernel $KVER"
 
 # --- this run's disk: scenarios, guest image, freshly built artefacts -------
@@ -45,6 +114,9 @@ cp "$E2E_DIR/dom0/dom0-lib.sh" "$inj/lib/"
 cp "$E2E_DIR"/scenarios/*.sh "$inj/scenarios/"
 printf '%s\n' "${scenarios[@]}" >"$inj/scenarios.list"
 "$E2E_DIR/lib/build-guest.sh" "$ROOTFS_DIR" "$inj/guest.cpio.gz"
+exec 7>"$CACHE/.use.lock"
+flock -s 7
+flock -u 8; exec 8>&-
 # Artefacts: whatever the build produced. A scenario that needs a missing
 # one fails loudly, naming it.
 art() { [ -e "$TOP/$1" ] && cp -a "$TOP/$1" "$inj/artefacts/" || log "artefact $1 not built"; }
@@ -75,26 +147,14 @@ if [ "$accel" = auto ]; then
 	if kvm_nested; then accel=kvm; else accel=tcg; fi
 fi
 
-# --- processes we own; nothing survives the runner --------------------------
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	sleep 0.5
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# dom0's "hardware" TPM: swtpm as QEMU's tpm-tis backend.
-mkdir -p "$RUN/hwtpm"
-swtpm socket --tpm2 --tpmstate dir="$RUN/hwtpm" \
-	--ctrl type=unixio,path="$RUN/hwtpm.sock" \
-	--log file="$RUN/hwtpm.log",level=1 >/dev/null 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do [ -S "$RUN/hwtpm.sock" ] && break; sleep 0.1; done
-[ -S "$RUN/hwtpm.sock" ] || die "swtpm (dom0's hardware TPM) did not start"
+# dom0's "hardware" TPM: swtpm as QEMU's tpm-tis backend, its socket in
+# the runtime directory; QEMU sees every file through short links there.
+hwtpm_start "$RUN/hwtpm" "$RUN/hwtpm.log" || die "swtpm (dom0's hardware TPM) did not start (see $RUN/hwtpm.log)"
+q_xen=$(rt_link xen.elf "$XEN_ELF")
+q_vmlinuz=$(rt_link vmlinuz "$VMLINUZ")
+q_initrd=$(rt_link initrd "$INITRD")
+q_root=$(rt_link root.ext4 "$ROOTFS_IMG")
+q_run=$(rt_link run "$RUN")
 
 boot() { # boot ACCEL -> starts QEMU in the background, pid in $qpid
 	local acc=$1 accel_opt cpu
@@ -105,12 +165,12 @@ boot() { # boot ACCEL -> starts QEMU in the background, pid in $qpid
 	: >"$RUN/console.log"
 	qemu-system-x86_64 -machine q35 -accel "$accel_opt" -cpu "$cpu" -smp 2 -m 3072 \
 		-no-reboot -display none -monitor none -nic none \
-		-serial file:"$RUN/console.log" \
-		-kernel "$XEN_ELF" -append "$xen_cmd" \
-		-initrd "$VMLINUZ console=hvc0 earlyprintk=xen loglevel=5,$INITRD" \
-		-drive file="$ROOTFS_IMG",format=raw,if=virtio,snapshot=on \
-		-drive file="$RUN/inject.ext4",format=raw,if=virtio \
-		-chardev socket,id=chrtpm,path="$RUN/hwtpm.sock" \
+		-serial file:"$q_run/console.log" \
+		-kernel "$q_xen" -append "$xen_cmd" \
+		-initrd "$q_vmlinuz console=hvc0 earlyprintk=xen loglevel=5,$q_initrd" \
+		-drive file="$q_root",format=raw,if=virtio,snapshot=on \
+		-drive file="$q_run/inject.ext4",format=raw,if=virtio \
+		-chardev socket,id=chrtpm,path="$E2E_RT/hwtpm.sock" \
 		-tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0 \
 		>"$RUN/qemu.log" 2>&1 &
 	qpid=$!
@@ -166,7 +226,7 @@ kill -TERM "$qpid" 2>/dev/null || true
 wait "$qpid" 2>/dev/null || true
 
 # dom0's logs (guest consoles, dmesg, per-step output) from the run's disk.
-debugfs -R "rdump /out $RUN" "$RUN/inject.ext4" >/dev/null 2>&1 || true
+debugfs -R "rdump /out $q_run" "$q_run/inject.ext4" >/dev/null 2>&1 || true
 
 # --- verdict -------------------------------------------------------------------
 res="$RUN/results.txt"
