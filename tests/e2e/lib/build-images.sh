@@ -10,8 +10,12 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 mkdir -p "$CACHE/debs"
-exec 9>"$CACHE/.build.lock"
-flock 9
+# One build at a time per cache (run.sh takes this lock itself and holds it
+# a little longer, then says so with E2E_CACHE_LOCKED=1).
+if [ -z "${E2E_CACHE_LOCKED:-}" ]; then
+	exec 9>"$CACHE/.build.lock"
+	flock 9
+fi
 
 # --- Debian packages: hypervisor and kernel, pinned to one version each ----
 fetch_deb() { # name -> path of the .deb in the cache
@@ -59,10 +63,18 @@ if [ ! -s "$ROOTFS_IMG" ]; then
 	log "building dom0 root filesystem ($key), about 3-6 minutes"
 	XEN_VER=$xen_ver KTREE=$KTREE VMLINUZ=$VMLINUZ \
 		"$E2E_DIR/lib/mkrootfs.sh" "$ROOTFS_DIR" "$ROOTFS_IMG" >&2
-	# Old generations go; this one stays.
-	for old in "$CACHE"/rootfs-*.ext4; do
-		[ "$old" = "$ROOTFS_IMG" ] || rm -rf "$old" "${old%.ext4}"
-	done
+fi
+# Marks this generation as the most recently used one.
+touch "$ROOTFS_IMG"
+# Old generations go, but never one a running testbed boots (runs hold
+# .use.lock shared), and the newest other one stays: two checkouts with
+# different recipes (a branch and main) would otherwise rebuild in turn.
+if flock -x -n "$CACHE/.use.lock" true; then
+	ls -1t "$CACHE"/rootfs-*.ext4 | grep -vxF "$ROOTFS_IMG" | tail -n +2 |
+		while read -r old; do
+			log "removing old dom0 root filesystem ${old##*/}"
+			rm -rf "$old" "${old%.ext4}"
+		done || true
 fi
 
 # --- dom0 stage-1 initramfs: find the root disk, switch to it ---------------
