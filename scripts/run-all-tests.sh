@@ -1,6 +1,7 @@
 #!/bin/bash
 # Runs every test suite, in order of cost: userspace unit tests, KUnit in
-# UML, then the end-to-end testbed (one Xen boot for all scenarios). A suite
+# UML, the testbed's sockets from a long path (pathcheck), then the
+# end-to-end testbed (one Xen boot for all scenarios). A suite
 # that cannot run counts as failed and says why. Prints each suite's result
 # and, last, the totals as "N passed, N failed".
 set -uo pipefail
@@ -35,6 +36,9 @@ suite() { # NAME LOG CMD...
 
 suite userspace "$LOGDIR/userspace.log" "$TOP/tests/userspace/run.sh"
 suite kunit     "$LOGDIR/kunit.log"     "$TOP/scripts/kunit.sh"
+# The testbed's sockets from a checkout at a long path (seconds), then the
+# testbed itself.
+suite paths     "$LOGDIR/paths.log"     "$TOP/tests/e2e/pathcheck.sh"
 suite e2e       "$LOGDIR/e2e.log"       "$TOP/tests/e2e/run.sh" all
 
 echo
