@@ -12,6 +12,9 @@
 # Kernel objects come from ./Kbuild; everything else from the sub-Makefiles.
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+ifneq ($(words $(TOP)),1)
+$(error the checkout's path "$(TOP)" contains spaces: kbuild (M=) and make cannot build there; clone it to a path without spaces)
+endif
 
 # The kernel the testbed boots (dom0 and guests) and the module is built for.
 TESTBED_KVER ?= $(shell $(TOP)/scripts/testbed-kver.sh 2>/dev/null)
