@@ -1,0 +1,116 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The state-path benchmark (issue 7): in-process libvtpm vs plain libtpms,
+# `vtpmctl serve` over the socket transport vs swtpm over its UNIX socket,
+# and NV writes vs a bare durable write on the same filesystem. Prints the
+# report (tables, METRIC lines, TARGET MET/MISSED lines), then one
+# "ok - PHASE" / "FAIL - PHASE" line per phase and "N passed, N failed".
+#
+#   tests/bench/run.sh            full run: 10000 commands each, 300 NV
+#                                 writes, 10 starts (about a minute)
+#   tests/bench/run.sh --quick    a few hundred commands (make check)
+#
+#   BENCH_N, BENCH_NV, BENCH_STARTS   override the counts
+#   BENCH_TMPDIR   where the state lives (default /tmp; its filesystem is
+#                  the one measured); KEEP_TMP=1 keeps the temp dir
+#
+# Fails (non-zero) only when something does not work: a build, a TPM
+# error, a server that does not start. Missed speed targets do not fail.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+
+N=10000 NV=300 STARTS=10 MODE=full
+case "${1:-}" in
+--quick) N=300 NV=30 STARTS=3 MODE=quick ;;
+"") ;;
+*) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+esac
+N=${BENCH_N:-$N} NV=${BENCH_NV:-$NV} STARTS=${BENCH_STARTS:-$STARTS}
+
+passed=0 failed=0
+ok() { echo "ok - $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL - $*"; failed=$((failed + 1)); }
+finish() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+VTPMCTL=$TOP/tools/vtpmctl/vtpmctl
+if make -s -C "$TOP/lib/libvtpm" libvtpm.a >/dev/null &&
+   make -s -C "$TOP/tools/vtpmctl" vtpmctl >/dev/null &&
+   make -s -C "$HERE" statebench >/dev/null; then
+	ok "build libvtpm, vtpmctl, statebench"
+else
+	fail "build libvtpm, vtpmctl, statebench"
+	finish
+fi
+if ! command -v swtpm >/dev/null; then
+	fail "swtpm not installed (apt-get install swtpm)"
+	finish
+fi
+
+# Unix socket paths must stay short whatever the checkout path: the
+# sockets live in the temp dir, itself a short path.
+T=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/vtb.XXXXXX") || { fail "mktemp"; finish; }
+if [ ${#T} -gt 80 ]; then
+	rm -rf "$T"
+	fail "temp dir $T is too long for unix socket paths (set BENCH_TMPDIR)"
+	finish
+fi
+LOGDIR=$TOP/build/bench/$(date +%Y%m%d-%H%M%S)-$MODE
+mkdir -p "$LOGDIR"
+RES=$LOGDIR/results.txt
+cleanup() {
+	cp -f "$T"/*.log "$LOGDIR/" 2>/dev/null
+	if [ "${KEEP_TMP:-0}" = 1 ]; then
+		echo "kept $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+(umask 077 && head -c 32 /dev/urandom >"$T/key") || { fail "key file"; finish; }
+mkdir -m 0700 "$T/sw"
+FS=$(findmnt -n -o FSTYPE -T "$T" 2>/dev/null || stat -f -c %T "$T")
+DEV=$(df -P "$T" | awk 'NR == 2 { print $1 }')
+echo "# state-path bench ($MODE): N=$N light commands, $NV NV writes, $STARTS starts;" \
+     "state in $T ($FS on $DEV); $(nproc) CPUs; $(uname -r)"
+echo "# raw results and server logs: $LOGDIR"
+
+if "$HERE/statebench" inproc --dir "$T/inproc" --key "$T/key" --n "$N" --nv "$NV" >>"$RES"; then
+	ok "in-process: libtpms, vtpm_process, vtpm_process + vtpm_save (every command answered)"
+else
+	fail "in-process run"
+fi
+
+if U=$(VTPM_STATE_DIR=$T/state VTPM_KEY_FILE=$T/key "$VTPMCTL" create 2>"$T/create.log"); then
+	if "$HERE/statebench" sock --vtpmctl "$VTPMCTL" --state-root "$T/state" --key "$T/key" \
+		--uuid "$U" --swtpm-dir "$T/sw" --run "$T" --n "$N" --nv "$NV" \
+		--starts "$STARTS" >>"$RES"; then
+		ok "socket transport: vtpmctl serve and swtpm (every command answered)"
+	else
+		fail "socket transport run (logs: $LOGDIR)"
+	fi
+else
+	fail "vtpmctl create: $(cat "$T/create.log")"
+fi
+
+SIZE=$(sed -n 's/.*phase=info .*permanent_size=\([0-9]*\).*/\1/p' "$RES" | tail -n1)
+[ -n "$SIZE" ] && [ "$SIZE" -gt 0 ] || SIZE=$(stat -c %s "$T"/state/*/permall 2>/dev/null | head -n1)
+if [ -n "$SIZE" ] && "$HERE/statebench" nvbase --dir "$T" --size "$SIZE" --n "$NV" >>"$RES"; then
+	ok "NV baseline: bare write + fsync(file) + fsync(dir) of $SIZE bytes"
+else
+	fail "NV baseline"
+fi
+
+echo
+python3 "$HERE/report.py" "$RES" --serve-log "$T/vtpmctl.log" \
+	--title "State-path benchmark (issue 7), $MODE run: N=$N, NV writes $NV, starts $STARTS" ||
+	fail "report"
+echo
+finish
