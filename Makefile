@@ -72,8 +72,13 @@ demo: deps
 	$(REMAKE) all
 	$(TOP)/tests/e2e/run.sh demo
 
-bench: all
+bench: all bench-state
 	$(TOP)/tests/e2e/run.sh bench
+
+# The state path alone (issue 7): libvtpm vs libtpms vs swtpm, on this host.
+.PHONY: bench-state
+bench-state: userspace
+	$(TOP)/tests/bench/run.sh
 
 # Long run of the crash-consistency test: kill -9 of a server writing NV
 # state, SOAK_ROUNDS times (make check runs 40 rounds).

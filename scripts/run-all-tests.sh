@@ -35,6 +35,7 @@ suite() { # NAME LOG CMD...
 }
 
 suite userspace "$LOGDIR/userspace.log" "$TOP/tests/userspace/run.sh"
+suite bench     "$LOGDIR/bench.log"     "$TOP/tests/bench/run.sh" --quick
 suite kunit     "$LOGDIR/kunit.log"     "$TOP/scripts/kunit.sh"
 # The testbed's sockets from a checkout at a long path (seconds), then the
 # testbed itself.
