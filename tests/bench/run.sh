@@ -60,7 +60,7 @@ if [ ${#T} -gt 80 ]; then
 	fail "temp dir $T is too long for unix socket paths (set BENCH_TMPDIR)"
 	finish
 fi
-LOGDIR=$TOP/build/bench/$(date +%Y%m%d-%H%M%S)-$MODE
+LOGDIR=$TOP/build/bench/$(date +%Y%m%d-%H%M%S)-$MODE-$$
 mkdir -p "$LOGDIR"
 RES=$LOGDIR/results.txt
 cleanup() {
