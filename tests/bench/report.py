@@ -159,27 +159,42 @@ def main():
             print()
 
     # ---- sockets --------------------------------------------------------
-    so = {(r["target"], r["cmd"]): r for r in rows if r.get("phase") == "sock"}
-    if so:
-        print("### Over the socket transport: vtpmctl serve (seqpacket) vs swtpm (UNIX socket), us")
+    PIN_TEXT = {
+        "split": "client on CPU 0, servers on CPU 1: every wake-up crosses CPUs",
+        "same": "client and servers on CPU 0: every wake-up is a context switch",
+        "none": "placement left to the scheduler",
+    }
+    sock_rows = [r for r in rows if r.get("phase") == "sock"]
+    pins = [p for p in ("split", "same", "none") if any(r.get("pin", "none") == p for r in sock_rows)]
+    # the verdicts use one placement: split (deterministic, and the
+    # guest's vCPU is not the server's CPU) where it ran
+    vpin = pins[0] if pins else "none"
+    so = {(r["target"], r["cmd"]): r for r in sock_rows if r.get("pin", "none") == vpin}
+    for pin in pins:
+        sp = {(r["target"], r["cmd"]): r for r in sock_rows if r.get("pin", "none") == pin}
+        print("### Over the socket transport: vtpmctl serve (seqpacket) vs swtpm (UNIX socket), us;"
+              " pin=%s%s" % (pin, " (the verdicts' placement)" if pin == vpin and len(pins) > 1 else ""))
+        print()
+        print("Placement: %s." % PIN_TEXT.get(pin, pin))
         print()
         t = []
         for c in CMDS:
-            o, s = so.get(("vtpmctl", c)), so.get(("swtpm", c))
+            o, s = sp.get(("vtpmctl", c)), sp.get(("swtpm", c))
             t.append([c, f(get(o or s, "n"), 0), f(get(o, "p50_us")), f(get(o, "p99_us")),
                       f(get(s, "p50_us")), f(get(s, "p99_us")),
                       f(ratio(get(o, "p50_us"), get(s, "p50_us")), 2),
                       f(ratio(get(o, "p99_us"), get(s, "p99_us")), 2)])
-            metric("sock.ratio_vtpmctl_swtpm.%s.p50" % c, ratio(get(o, "p50_us"), get(s, "p50_us")), "x")
+            metric("sock.%s.ratio_vtpmctl_swtpm.%s.p50" % (pin, c),
+                   ratio(get(o, "p50_us"), get(s, "p50_us")), "x")
         table(["command", "N", "vtpmctl p50", "p99", "swtpm p50", "p99", "ours/swtpm p50",
                "ours/swtpm p99"], t)
 
-        print("### Server cost per command in dom0 (/proc/PID/stat, /proc/PID/io deltas / N)")
+        print("Server cost per command in dom0 (/proc/PID/stat, /proc/PID/io deltas / N), pin=%s:" % pin)
         print()
         t = []
         for c in CMDS:
             for tg in ("vtpmctl", "swtpm"):
-                r = so.get((tg, c))
+                r = sp.get((tg, c))
                 if not r:
                     continue
                 t.append([c, tg, f(r.get("cpu_user_us")), f(r.get("cpu_sys_us")),
@@ -187,13 +202,14 @@ def main():
                           f(r.get("wchar_b"), 0), f(r.get("write_bytes_b"), 0),
                           f(r.get("retries"), 0)])
                 for k in ("p50_us", "p99_us", "cpu_us", "cpu_user_us", "cpu_sys_us", "cpu_sched_us"):
-                    metric("sock.%s.%s.%s" % (tg, c, k[:-3]), r.get(k), "us")
+                    metric("sock.%s.%s.%s.%s" % (pin, tg, c, k[:-3]), r.get(k), "us")
                 for k in ("wchar_b", "write_bytes_b"):
-                    metric("sock.%s.%s.%s" % (tg, c, k[:-2]), r.get(k), "bytes")
+                    metric("sock.%s.%s.%s.%s" % (pin, tg, c, k[:-2]), r.get(k), "bytes")
         table(["command", "server", "cpu user", "cpu sys", "cpu utime+stime", "cpu schedstat",
                "wchar B", "write_bytes B", "retries"], t)
+    if sock_rows:
         print("CPU from utime+stime has clock-tick resolution (10 ms over the whole run);")
-        print("\"cpu schedstat\" sums the server's threads' run time in ns. wchar counts")
+        print("\"cpu schedstat\" sums the server's threads' run time. wchar counts")
         print("write()-family bytes; writes through a shared mmap show in neither column")
         print("(see the library's own byte counts above).")
         print()
@@ -258,15 +274,15 @@ def main():
         o, s = get(so.get(("vtpmctl", c)), "p50_us"), get(so.get(("swtpm", c)), "p50_us")
         lim = 1.0 if c == "PCR_Extend" else 0.5
         verdict("sock_%s_vs_swtpm" % c, ratio(o, s), lim,
-                "socket p50 ours/swtpm: %s us / %s us" % (f(o), f(s)))
+                "socket p50 ours/swtpm: %s us / %s us, pin=%s" % (f(o), f(s), vpin))
     o = get(so.get(("vtpmctl", "NV_Write")), "p50_us")
     b = get(nb.get("inplace"), "p50_us")
     durable = [get(ip.get((v, "NV_Write")), "st_permanent_saves") for v in ("libvtpm_process",)]
     dtext = ("library reports %.2f durable permanent saves per NV write" % durable[0]
              if durable[0] else "durability not reported by vtpm_get_stats")
     verdict("nv_write_vs_bare_durable_write", ratio(o, b), 1.5,
-            "socket NV_Write p50 %s us / bare write+fsync(file)+fsync(dir) p50 %s us; %s"
-            % (f(o), f(b), dtext))
+            "socket NV_Write p50 %s us (pin=%s) / bare write+fsync(file)+fsync(dir) p50 %s us; %s"
+            % (f(o), vpin, f(b), dtext))
     # which in-process variant is "everything libvtpm adds": vtpm_process
     # alone once the library saves by itself, else process + vtpm_save
     # (what serve did after every command)
@@ -291,9 +307,9 @@ def main():
     for c in LIGHT:
         o, s = so.get(("vtpmctl", c)), so.get(("swtpm", c))
         if o and s:
-            print("REPORT %s per command: vtpmctl %s B written (wchar), %s B write_bytes, %s us CPU"
+            print("REPORT %s per command (pin=%s): vtpmctl %s B written (wchar), %s B write_bytes, %s us CPU"
                   " (%s us schedstat); swtpm %s B, %s B, %s us (%s us)"
-                  % (c, f(o["wchar_b"], 0), f(o["write_bytes_b"], 0), f(o["cpu_us"]),
+                  % (c, vpin, f(o["wchar_b"], 0), f(o["write_bytes_b"], 0), f(o["cpu_us"]),
                      f(o["cpu_sched_us"]), f(s["wchar_b"], 0), f(s["write_bytes_b"], 0),
                      f(s["cpu_us"]), f(s["cpu_sched_us"])))
     print()

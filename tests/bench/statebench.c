@@ -28,6 +28,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -620,6 +621,21 @@ struct target {
 	uint32_t seq;
 };
 
+/* --pin: where the client and the servers run. -1: anywhere. */
+static int pin_client = -1, pin_server = -1;
+
+static void pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity(cpu %d): %s", cpu, strerror(errno));
+}
+
 static void spawn(struct target *t)
 {
 	int lfd;
@@ -637,6 +653,7 @@ static void spawn(struct target *t)
 		dup2(nul, 0);
 		dup2(lfd, 1);
 		dup2(lfd, 2);
+		pin_to(pin_server);
 		execvp(t->argv[0], t->argv);
 		fprintf(stderr, "statebench: exec %s: %s\n", t->argv[0], strerror(errno));
 		_exit(127);
@@ -782,6 +799,18 @@ static void stop(struct target *t)
 	double give_up;
 	int status;
 
+	if (t->kind == K_SWTPM && t->fd >= 0 && t->pid > 0) {
+		/* an orderly TPM shutdown first, as vtpmctl does on EOF: a
+		 * TPM killed without one counts a dictionary-attack failure
+		 * at its next start, and repeated runs end in lockout */
+		struct tbuf sd;
+		uint8_t r[4096];
+
+		tb_start(&sd, TPM2_ST_NO_SESSIONS, 0x145);
+		tb_u16(&sd, 0);		/* TPM_SU_CLEAR */
+		tb_end(&sd);
+		xfer_once(t, &sd, r);
+	}
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
@@ -839,10 +868,11 @@ static int run_sock(int argc, char **argv)
 		{ "nv", required_argument, NULL, 'v' },
 		{ "chunk", required_argument, NULL, 'c' },
 		{ "starts", required_argument, NULL, 'S' },
+		{ "pin", required_argument, NULL, 'p' },
 		{ 0 },
 	};
 	const char *vtpmctl = NULL, *root = NULL, *key = NULL, *uuid = NULL;
-	const char *swtpm = "swtpm", *swdir = NULL, *run = NULL;
+	const char *swtpm = "swtpm", *swdir = NULL, *run = NULL, *pin = "none";
 	size_t n = 10000, nnv = 300, chunk = 250, starts = 10, maxn;
 	static char sw_state[4200], sw_server[200], sw_ctrl[200];
 	struct target v = { .name = "vtpmctl", .kind = K_VTPM, .fd = -1, .seq = 100 };
@@ -865,11 +895,24 @@ static int run_sock(int argc, char **argv)
 		case 'v': nnv = strtoul(optarg, NULL, 10); break;
 		case 'c': chunk = strtoul(optarg, NULL, 10); break;
 		case 'S': starts = strtoul(optarg, NULL, 10); break;
+		case 'p': pin = optarg; break;
 		default: die("sock: bad option");
 		}
 	}
 	if (!vtpmctl || !root || !uuid || !swdir || !run || !n || !nnv || !chunk)
 		die("sock: need --vtpmctl --state-root --uuid --swtpm-dir --run");
+	/* none: the scheduler's choice; same: client and server share CPU 0
+	 * (a wake-up is a context switch); split: client on CPU 0, server on
+	 * CPU 1 (every wake-up crosses CPUs) */
+	if (!strcmp(pin, "same"))
+		pin_client = pin_server = 0;
+	else if (!strcmp(pin, "split"))
+		pin_client = 0, pin_server = 1;
+	else if (strcmp(pin, "none"))
+		die("--pin none|same|split");
+	if (pin_server >= sysconf(_SC_NPROCESSORS_ONLN))
+		die("--pin %s needs 2 CPUs", pin);
+	pin_to(pin_client);
 	if (snprintf(v.sock, sizeof(v.sock), "%s/v.sock", run) >= (int)sizeof(v.sock) ||
 	    snprintf(w.sock, sizeof(w.sock), "%s/s.sock", run) >= (int)sizeof(w.sock) ||
 	    strlen(run) > 90)
@@ -974,8 +1017,8 @@ static int run_sock(int argc, char **argv)
 		for (int i = 0; i < 2; i++) {
 			char prefix[128];
 
-			snprintf(prefix, sizeof(prefix), "R phase=sock target=%s cmd=%s",
-				 tg[i]->name, cmd_names[cc]);
+			snprintf(prefix, sizeof(prefix), "R phase=sock pin=%s target=%s cmd=%s",
+				 pin, tg[i]->name, cmd_names[cc]);
 			print_lat(prefix, lat[i], cnt);
 			print_pstat(&acc[i], cnt);
 			printf(" retries=%lu\n", rt[i]);
@@ -1017,8 +1060,8 @@ static int run_sock(int argc, char **argv)
 		for (int i = 0; i < 2; i++) {
 			char prefix[128];
 
-			snprintf(prefix, sizeof(prefix), "R phase=start target=%s cmd=start",
-				 tg[i]->name);
+			snprintf(prefix, sizeof(prefix), "R phase=start pin=%s target=%s cmd=start",
+				 pin, tg[i]->name);
 			print_lat(prefix, st[i], starts);
 			printf("\n");
 		}
