@@ -8,6 +8,10 @@
 #   make check       deps + build + every test (userspace, KUnit, end to end)
 #   make bench       guest-visible latency, libvtpm against a swtpm baseline
 #   make soak        long kill -9 crash-consistency run (SOAK_ROUNDS=2000)
+#   make install     vtpmctl, its man page, udev rule, hotplug helper, systemd
+#                    unit (DESTDIR, PREFIX=/usr/local, ...; see below)
+#   make install-dkms  the module's source for DKMS in /usr/src
+#   make deb         Debian packages (dpkg-buildpackage) in build/deb/
 #
 # Kernel objects come from ./Kbuild; everything else from the sub-Makefiles.
 
@@ -23,7 +27,7 @@ KDIR ?= $(if $(TESTBED_KVER),/usr/src/linux-headers-$(TESTBED_KVER),/lib/modules
 export TESTBED_KVER KDIR
 
 .PHONY: all deps module userspace clean check check-unit check-kunit check-e2e demo \
-	e2e bench soak help
+	e2e bench soak help install install-tools install-dkms uninstall deb check-deb
 
 all: module userspace
 
@@ -85,3 +89,77 @@ bench-state: userspace
 SOAK_ROUNDS ?= 2000
 soak: userspace
 	CRASH_ROUNDS=$(SOAK_ROUNDS) $(TOP)/tests/userspace/run.sh -v
+
+# --- installing by hand ------------------------------------------------------
+# make install [DESTDIR=...] [PREFIX=/usr/local]: the userspace side, as the
+# Debian package vtpm-tools installs it (debian/rules uses these targets with
+# PREFIX=/usr). The udev rule, the systemd unit and the helper name each
+# other's paths; they are rewritten for PREFIX. /etc/default/vtpm is
+# installed only when absent (an admin's file is kept). The module: make
+# install-dkms, then dkms add/build/install as printed.
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(TOP)/dkms.conf)
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/lib/vtpm
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UDEVRULESDIR ?= /etc/udev/rules.d
+SYSTEMDUNITDIR ?= /etc/systemd/system
+DKMSSRCDIR ?= /usr/src/xen-tpmback-$(VERSION)
+
+subst_paths = sed -e 's|/usr/lib/vtpm/|$(LIBEXECDIR)/|g' -e 's|/usr/sbin/vtpmctl|$(SBINDIR)/vtpmctl|g' \
+	-e 's|/etc/default/vtpm|$(SYSCONFDIR)/default/vtpm|g'
+
+install: install-tools
+
+install-tools:
+	$(MAKE) -C $(TOP)/tools/vtpmctl vtpmctl vtpmctl.8
+	@test -s $(TOP)/tools/vtpmctl/vtpmctl.8 || { echo "install: vtpmctl.8 was not built (rst2man, package python3-docutils)" >&2; exit 1; }
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/default
+	install -m 0755 $(TOP)/tools/vtpmctl/vtpmctl $(DESTDIR)$(SBINDIR)/vtpmctl
+	install -m 0644 $(TOP)/tools/vtpmctl/vtpmctl.8 $(DESTDIR)$(MANDIR)/man8/vtpmctl.8
+	$(subst_paths) $(TOP)/udev/vtpm-hotplug >$(DESTDIR)$(LIBEXECDIR)/vtpm-hotplug
+	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/vtpm-hotplug
+	$(subst_paths) $(TOP)/udev/80-xen-tpmback.rules >$(DESTDIR)$(UDEVRULESDIR)/80-xen-tpmback.rules
+	$(subst_paths) '$(TOP)/systemd/vtpm-serve@.service' >'$(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-serve@.service'
+	chmod 0644 $(DESTDIR)$(UDEVRULESDIR)/80-xen-tpmback.rules '$(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-serve@.service'
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/default/vtpm ]; then \
+		echo "install: $(DESTDIR)$(SYSCONFDIR)/default/vtpm exists, kept"; \
+	else $(subst_paths) $(TOP)/udev/vtpm.default >$(DESTDIR)$(SYSCONFDIR)/default/vtpm; \
+		chmod 0644 $(DESTDIR)$(SYSCONFDIR)/default/vtpm; fi
+	@# vtpm-serve@.service needs both to exist (ReadWritePaths=, ReadOnlyPaths=)
+	for d in /var/lib/vtpm /etc/vtpm; do \
+		[ -d $(DESTDIR)$$d ] || install -d -m 0700 $(DESTDIR)$$d; done
+	@if [ -z "$(DESTDIR)" ]; then \
+		echo "install: state goes to /var/lib/vtpm, the key to /etc/vtpm (vtpmctl keygen)"; \
+		udevadm control --reload 2>/dev/null || true; \
+		if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi; \
+	fi
+
+# The files DKMS needs to build the module: the top Kbuild, the driver, the
+# uapi header it includes, dkms.conf.
+DKMS_FILES := Kbuild dkms.conf include/uapi/linux/xen-tpmback.h \
+	$(patsubst $(TOP)/%,%,$(filter-out %.mod.c,$(wildcard $(TOP)/drivers/xen-tpmback/*.[ch])) $(TOP)/drivers/xen-tpmback/Kbuild)
+
+install-dkms:
+	@test -n "$(VERSION)" || { echo "install-dkms: no PACKAGE_VERSION in dkms.conf" >&2; exit 1; }
+	set -e; for f in $(DKMS_FILES); do \
+		install -D -m 0644 $(TOP)/$$f $(DESTDIR)$(DKMSSRCDIR)/$$f; done
+	@if [ -z "$(DESTDIR)" ]; then echo "install-dkms: now dkms add -m xen-tpmback -v $(VERSION) && dkms install -m xen-tpmback -v $(VERSION)"; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/vtpmctl $(DESTDIR)$(MANDIR)/man8/vtpmctl.8 \
+		$(DESTDIR)$(LIBEXECDIR)/vtpm-hotplug $(DESTDIR)$(UDEVRULESDIR)/80-xen-tpmback.rules \
+		'$(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-serve@.service'
+	-rmdir $(DESTDIR)$(LIBEXECDIR)
+	@echo "uninstall: $(SYSCONFDIR)/default/vtpm, /etc/vtpm and /var/lib/vtpm (vTPM state) are kept"
+
+# --- Debian packages -----------------------------------------------------------
+# Built from a copy of this tree in build/deb/ (dpkg-buildpackage writes its
+# results next to the source directory); lintian runs on the result.
+deb:
+	$(TOP)/scripts/build-debs.sh
+
+check-deb:
+	$(TOP)/tests/packaging/check.sh
