@@ -13,6 +13,8 @@ pkgs=(
 	# end-to-end testbed: Xen in QEMU, dom0 "hardware" TPM, images
 	qemu-system-x86 qemu-utils swtpm swtpm-tools tpm2-tools debootstrap
 	e2fsprogs cpio busybox-static zstd gzip util-linux procps
+	# Debian packages of this tree (make deb, tests/packaging/check.sh)
+	dpkg-dev debhelper dh-dkms dkms lintian
 )
 
 missing=()

@@ -1,9 +1,9 @@
 #!/bin/bash
 # Runs every test suite, in order of cost: userspace unit tests, KUnit in
-# UML, the testbed's sockets from a long path (pathcheck), then the
-# end-to-end testbed (one Xen boot for all scenarios). A suite
-# that cannot run counts as failed and says why. Prints each suite's result
-# and, last, the totals as "N passed, N failed".
+# UML, the Debian packages, the testbed's sockets from a long path
+# (pathcheck), then the end-to-end testbed (one Xen boot for all
+# scenarios). A suite that cannot run counts as failed and says why.
+# Prints each suite's result and, last, the totals as "N passed, N failed".
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 LOGDIR=${TEST_LOG_DIR:-$TOP/build/test-logs}
@@ -37,8 +37,10 @@ suite() { # NAME LOG CMD...
 suite userspace "$LOGDIR/userspace.log" "$TOP/tests/userspace/run.sh"
 suite bench     "$LOGDIR/bench.log"     "$TOP/tests/bench/run.sh" --quick
 suite kunit     "$LOGDIR/kunit.log"     "$TOP/scripts/kunit.sh"
-# The testbed's sockets from a checkout at a long path (seconds), then the
+# The Debian packages (build, lintian, a DKMS build; seconds), the
+# testbed's sockets from a checkout at a long path (seconds), then the
 # testbed itself.
+suite packaging "$LOGDIR/packaging.log" "$TOP/tests/packaging/check.sh"
 suite paths     "$LOGDIR/paths.log"     "$TOP/tests/e2e/pathcheck.sh"
 suite e2e       "$LOGDIR/e2e.log"       "$TOP/tests/e2e/run.sh" all
 
