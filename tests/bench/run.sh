@@ -14,7 +14,9 @@
 #   BENCH_N, BENCH_NV, BENCH_STARTS   override the counts
 #   BENCH_PINS     placements of the socket runs (default "split same")
 #   BENCH_TMPDIR   where the state lives (default /tmp; its filesystem is
-#                  the one measured); KEEP_TMP=1 keeps the temp dir
+#                  the one measured); KEEP_TMP=1 keeps the temp dirs
+#   BENCH_RUN_DIR  where $VTPM_RUN_DIR (the volatile state) goes (default
+#                  a temp dir on /dev/shm: tmpfs, as /run on a dom0)
 #
 # Fails (non-zero) only when something does not work: a build, a TPM
 # error, a server that does not start. Missed speed targets do not fail.
@@ -64,23 +66,40 @@ fi
 LOGDIR=$TOP/build/bench/$(date +%Y%m%d-%H%M%S)-$MODE-$$
 mkdir -p "$LOGDIR"
 RES=$LOGDIR/results.txt
+R=
+U=
 cleanup() {
 	cp -f "$T"/*.log "$LOGDIR/" 2>/dev/null
+	# erase the vTPM (files and keyring anchor) unless asked to keep it
 	if [ "${KEEP_TMP:-0}" = 1 ]; then
-		echo "kept $T"
-	else
-		rm -rf "$T"
+		echo "kept $T ${R:-}"
+		return
 	fi
+	[ -n "$U" ] && VTPM_STATE_DIR=$T/state "$VTPMCTL" destroy "$U" >/dev/null 2>&1
+	rm -rf "$T" ${R:+"$R"}
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The volatile state's run directory ($VTPM_RUN_DIR, by default /run/vtpm):
+# tmpfs, as /run is on a dom0 (here /run may be a plain disk).
+if [ -n "${BENCH_RUN_DIR:-}" ]; then
+	R=$(mktemp -d "$BENCH_RUN_DIR/vtbr.XXXXXX") || { fail "mktemp in $BENCH_RUN_DIR"; finish; }
+elif [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
+	R=$(mktemp -d /dev/shm/vtbr.XXXXXX) || { fail "mktemp in /dev/shm"; finish; }
+else
+	R=$T/run
+	mkdir -m 0700 "$R"
+fi
+export VTPM_RUN_DIR=$R
+
 (umask 077 && head -c 32 /dev/urandom >"$T/key") || { fail "key file"; finish; }
 mkdir -m 0700 "$T/sw"
-FS=$(findmnt -n -o FSTYPE -T "$T" 2>/dev/null || stat -f -c %T "$T")
+FS=$(findmnt -n -o FSTYPE -T "$T" 2>/dev/null | head -n1)
 DEV=$(df -P "$T" | awk 'NR == 2 { print $1 }')
 echo "# state-path bench ($MODE): N=$N light commands, $NV NV writes, $STARTS starts;" \
-     "state in $T ($FS on $DEV); $(nproc) CPUs; $(uname -r)"
+     "state in $T ($FS on $DEV), run dir $R ($(stat -f -c %T "$R"));" \
+     "$(nproc) CPUs; $(uname -r)"
 echo "# raw results and server logs: $LOGDIR"
 
 if "$HERE/statebench" inproc --dir "$T/inproc" --key "$T/key" --n "$N" --nv "$NV" >>"$RES"; then

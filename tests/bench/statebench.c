@@ -478,8 +478,10 @@ static void inproc_child(const struct inproc *ip)
 			die("libtpms: Startup: TPM error 0x%x", rsp_rc(resp, n));
 	} else {
 		struct vtpm_info info = { .sz = sizeof(info) };
+		/* the flags vtpmctl serve opens a vTPM with */
 		VTPM_OPTS(o, .state_dir = ip->dir, .key_file = ip->key,
-			  .resume_tag = "statebench:inproc");
+			  .resume_tag = "statebench:inproc",
+			  .flags = VTPM_F_ROLLBACK_ANCHOR);
 		int err;
 
 		if (vtpm_state_info(ip->dir, &info) == -ENOENT &&
@@ -604,6 +606,8 @@ static int run_inproc(int argc, char **argv)
 			fails++;
 		}
 	}
+	/* its files and its keyring anchor */
+	vtpm_state_destroy(ip.dir);
 	return fails ? 1 : 0;
 }
 
