@@ -170,6 +170,7 @@ def main():
     # guest's vCPU is not the server's CPU) where it ran
     vpin = pins[0] if pins else "none"
     so = {(r["target"], r["cmd"]): r for r in sock_rows if r.get("pin", "none") == vpin}
+    so_all = {(r.get("pin", "none"), r["target"], r["cmd"]): r for r in sock_rows}
     for pin in pins:
         sp = {(r["target"], r["cmd"]): r for r in sock_rows if r.get("pin", "none") == pin}
         print("### Over the socket transport: vtpmctl serve (seqpacket) vs swtpm (UNIX socket), us;"
@@ -207,6 +208,25 @@ def main():
                     metric("sock.%s.%s.%s.%s" % (pin, tg, c, k[:-2]), r.get(k), "bytes")
         table(["command", "server", "cpu user", "cpu sys", "cpu utime+stime", "cpu schedstat",
                "wchar B", "write_bytes B", "retries"], t)
+    floor = {(r.get("pin", "none"), r["target"]): r for r in rows if r.get("phase") == "floor"}
+    if floor:
+        print("### Transport floor: the same client against servers that answer at once, no TPM (us)")
+        print()
+        t = []
+        for pin in pins:
+            sw = get(so_all.get((pin, "swtpm", "GetRandom")), "p50_us")
+            for tg, what in (("echo_seqpacket", "seqpacket, one thread"),
+                             ("echo_seqpacket_thread", "seqpacket, hand-off to a worker thread as serve does"),
+                             ("echo_stream", "stream socket, as swtpm's data socket")):
+                r = floor.get((pin, tg))
+                if r:
+                    t.append([pin, tg, what, f(r["p50_us"]), f(r["p99_us"]),
+                              f(ratio(r["p50_us"], sw), 2)])
+                    metric("floor.%s.%s.p50" % (pin, tg), r["p50_us"], "us")
+        table(["pin", "server", "what", "p50", "p99", "/ swtpm GetRandom p50"], t)
+        print("No server over this socket answers faster than its floor: a target below it")
+        print("is out of reach for any state path.")
+        print()
     if sock_rows:
         print("CPU from utime+stime has clock-tick resolution (10 ms over the whole run);")
         print("\"cpu schedstat\" sums the server's threads' run time. wchar counts")
@@ -273,8 +293,11 @@ def main():
     for c in ("GetRandom", "PCR_Read", "GetCapability", "PCR_Extend"):
         o, s = get(so.get(("vtpmctl", c)), "p50_us"), get(so.get(("swtpm", c)), "p50_us")
         lim = 1.0 if c == "PCR_Extend" else 0.5
+        fl = get(floor.get((vpin, "echo_seqpacket")), "p50_us")
+        ftext = ("; floor: a bare seqpacket round trip is %s us = %.2fx swtpm" % (f(fl), fl / s)
+                 if fl and s else "")
         verdict("sock_%s_vs_swtpm" % c, ratio(o, s), lim,
-                "socket p50 ours/swtpm: %s us / %s us, pin=%s" % (f(o), f(s), vpin))
+                "socket p50 ours/swtpm: %s us / %s us, pin=%s%s" % (f(o), f(s), vpin, ftext))
     o = get(so.get(("vtpmctl", "NV_Write")), "p50_us")
     b = get(nb.get("inplace"), "p50_us")
     durable = [get(ip.get((v, "NV_Write")), "st_permanent_saves") for v in ("libvtpm_process",)]

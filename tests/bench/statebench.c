@@ -28,6 +28,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -620,6 +621,7 @@ struct target {
 	enum kind kind;
 	char sock[108], log[4096];
 	char **argv;
+	void (*serve)(struct target *t);	/* forked instead of exec'd */
 	pid_t pid;
 	int fd;
 	uint32_t seq;
@@ -658,6 +660,10 @@ static void spawn(struct target *t)
 		dup2(lfd, 1);
 		dup2(lfd, 2);
 		pin_to(pin_server);
+		if (t->serve) {
+			t->serve(t);
+			_exit(0);
+		}
 		execvp(t->argv[0], t->argv);
 		fprintf(stderr, "statebench: exec %s: %s\n", t->argv[0], strerror(errno));
 		_exit(127);
@@ -858,6 +864,160 @@ static void cleanup_targets(void)
 	}
 }
 
+/* ---- the transport floor: servers that answer without a TPM ------------- */
+
+/* a GetRandom(16) answer: header, TPM2B of 16 bytes */
+static const uint8_t canned_rsp[28] = {
+	0x80, 0x01, 0x00, 0x00, 0x00, 0x1c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
+};
+
+static int echo_listen(struct target *t)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, c;
+
+	strcpy(sa.sun_path, t->sock);
+	fd = socket(AF_UNIX, (t->kind == K_VTPM ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 1))
+		_exit(1);
+	c = accept(fd, NULL, NULL);
+	close(fd);
+	unlink(t->sock);
+	if (c < 0)
+		_exit(1);
+	return c;
+}
+
+/* one thread: recv a CMD, send the RSP */
+static void echo_seqpacket(struct target *t)
+{
+	uint8_t buf[sizeof(struct xen_tpmback_msg) + XEN_TPMBACK_MAX_PACKET];
+	struct xen_tpmback_msg *m = (void *)buf;
+	int c = echo_listen(t);
+	ssize_t n;
+
+	while ((n = recv(c, buf, sizeof(buf), 0)) > 0) {
+		m->type = XEN_TPMBACK_MSG_RSP;
+		m->len = sizeof(canned_rsp);
+		memcpy(buf + sizeof(*m), canned_rsp, sizeof(canned_rsp));
+		if (send(c, buf, sizeof(*m) + sizeof(canned_rsp), 0) < 0)
+			break;
+	}
+}
+
+/* as vtpmctl serve: the main thread polls the socket and hands each
+ * command to a worker thread over a pipe; the worker answers over another */
+static int ew_to[2], ew_from[2];
+static uint8_t ew_buf[sizeof(struct xen_tpmback_msg) + XEN_TPMBACK_MAX_PACKET];
+
+static void *echo_worker(void *arg)
+{
+	struct xen_tpmback_msg *m = (void *)ew_buf;
+	char op;
+
+	(void)arg;
+	while (read(ew_to[0], &op, 1) == 1 && op == 'c') {
+		m->type = XEN_TPMBACK_MSG_RSP;
+		m->len = sizeof(canned_rsp);
+		memcpy(ew_buf + sizeof(*m), canned_rsp, sizeof(canned_rsp));
+		if (write(ew_from[1], "d", 1) != 1)
+			break;
+	}
+	return NULL;
+}
+
+static void echo_seqpacket_thread(struct target *t)
+{
+	int c = echo_listen(t);
+	pthread_t th;
+
+	if (pipe(ew_to) || pipe(ew_from) || pthread_create(&th, NULL, echo_worker, NULL))
+		_exit(1);
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = c, .events = POLLIN },
+			{ .fd = ew_from[0], .events = POLLIN },
+		};
+		char d;
+
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[1].revents & POLLIN) {
+			if (read(ew_from[0], &d, 1) != 1 ||
+			    send(c, ew_buf, sizeof(struct xen_tpmback_msg) + sizeof(canned_rsp), 0) < 0)
+				break;
+		}
+		if (p[0].revents & (POLLIN | POLLHUP)) {
+			if (recv(c, ew_buf, sizeof(ew_buf), 0) <= 0)
+				break;
+			if (write(ew_to[1], "c", 1) != 1)
+				break;
+		}
+	}
+	_exit(0);
+}
+
+/* as swtpm's data socket: a stream, header then the rest */
+static void echo_stream(struct target *t)
+{
+	uint8_t buf[4096];
+	int c = echo_listen(t);
+
+	for (;;) {
+		size_t got = 0, want = 10;
+
+		while (got < want) {
+			ssize_t n = read(c, buf + got, want - got);
+
+			if (n <= 0)
+				return;
+			got += n;
+			if (got == 10)
+				want = be32(buf + 2) <= sizeof(buf) ? be32(buf + 2) : 10;
+		}
+		if (write(c, canned_rsp, sizeof(canned_rsp)) != sizeof(canned_rsp))
+			return;
+	}
+}
+
+static void run_floor(const char *run, const char *pin, size_t n)
+{
+	struct target fl[3] = {
+		{ .name = "echo_seqpacket", .kind = K_VTPM, .serve = echo_seqpacket },
+		{ .name = "echo_seqpacket_thread", .kind = K_VTPM, .serve = echo_seqpacket_thread },
+		{ .name = "echo_stream", .kind = K_SWTPM, .serve = echo_stream },
+	};
+	double *lat = calloc(n, sizeof(double));
+	uint8_t resp[4096];
+
+	if (!lat)
+		die("out of memory");
+	for (int i = 0; i < 3; i++) {
+		struct target *t = &fl[i];
+		char prefix[160];
+
+		t->fd = -1;
+		snprintf(t->sock, sizeof(t->sock), "%s/f%d.sock", run, i);
+		snprintf(t->log, sizeof(t->log), "%s/floor.log", run);
+		spawn(t);
+		connect_wait(t, 10);
+		for (size_t k = 0; k < n + 100; k++) {
+			double t0 = now_us();
+			size_t rl = xfer_once(t, &cmds[C_GETRANDOM], resp);
+
+			if (k >= 100)
+				lat[k - 100] = now_us() - t0;
+			check_rsp(t->name, C_GETRANDOM, resp, rl);
+		}
+		stop(t);
+		snprintf(prefix, sizeof(prefix), "R phase=floor pin=%s target=%s cmd=GetRandom",
+			 pin, t->name);
+		print_lat(prefix, lat, n);
+		printf("\n");
+	}
+	free(lat);
+}
+
 static int run_sock(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -1031,6 +1191,9 @@ static int run_sock(int argc, char **argv)
 	}
 	for (int i = 0; i < 2; i++)
 		stop(tg[i]);
+
+	/* what the transports cost without any TPM behind them */
+	run_floor(run, pin, n < 5000 ? n : 5000);
 
 	/* start-to-first-answer: fork/exec until the first GetRandom answer */
 	if (starts) {
