@@ -10,6 +10,7 @@ HOTPLUG=$TOP/udev/vtpm-hotplug
 WORKDIR=$(mktemp -d /tmp/vtpmctl-test.XXXXXX)
 export VTPM_STATE_DIR=$WORKDIR/state
 export VTPM_KEY_FILE=$WORKDIR/state.key
+export VTPM_RUN_DIR=$WORKDIR/vrun
 PIDS=()
 
 # kill what the current test started (each test runs in a subshell
@@ -34,7 +35,7 @@ drop_anchor_keys() {
 	command -v keyctl >/dev/null || return 0
 	for k in $(keyctl rlist @u 2>/dev/null); do
 		case "$(keyctl rdescribe "$k" 2>/dev/null)" in
-		*"libvtpm:gen:$WORKDIR/"*) keyctl invalidate "$k" 2>/dev/null ;;
+		"libvtpm:"*":$WORKDIR/"*) keyctl invalidate "$k" 2>/dev/null ;;
 		esac
 	done
 }

@@ -25,6 +25,7 @@
 static int verbose;
 static char tmpdir[256];
 static char keyfile[300], key2file[300];
+static char rundir[300];		/* $VTPM_RUN_DIR: the volatile state */
 
 #define FAIL(fmt, ...) do {						\
 	fprintf(stderr, "  %s:%d: " fmt "\n", __func__, __LINE__, ##__VA_ARGS__); \
@@ -124,6 +125,8 @@ static size_t xfer(struct vtpm *v, const struct tbuf *cmd, uint8_t *resp,
 		err = vtpm_process(v, cmd->b, cmd->n, locality, resp, &rlen);
 		if (err)
 			FAIL("vtpm_process: %s", vtpm_strerror(err));
+		if (verbose > 1)
+			hex("xfer", resp, rlen < 16 ? rlen : 16);
 	} while (rsp_rc(resp, rlen) == 0x922 && ++tries < 3);
 	return rlen;
 }
@@ -367,6 +370,11 @@ static void c_nv_define_write(void *arg)
 	vtpm_free(v);
 }
 
+static void c_open_free(void *arg)
+{
+	vtpm_free(open_vtpm(arg));
+}
+
 static void c_nv_read(void *arg)
 {
 	struct ctx *c = arg;
@@ -555,6 +563,37 @@ static void copy_file(const char *from, const char *to)
 	close(out);
 }
 
+/* the newest permanent slot of a vTPM (the one with the highest mtime
+ * is not reliable at 1 s granularity: the generation decides) */
+static void perm_slot(const struct ctx *c, int slot, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/permanent.%d", c->dir, slot);
+}
+
+static uint64_t blob_generation(const char *path)
+{
+	uint8_t hdr[24];
+	uint64_t g = 0;
+	int fd = open(path, O_RDONLY), i;
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr))
+		for (i = 7; i >= 0; i--)
+			g = g << 8 | hdr[16 + i];
+	close(fd);
+	return g;
+}
+
+static int newest_perm_slot(const struct ctx *c)
+{
+	char a[600], b[600];
+
+	perm_slot(c, 0, a, sizeof(a));
+	perm_slot(c, 1, b, sizeof(b));
+	return blob_generation(b) > blob_generation(a);
+}
+
 static void flip_byte(const char *path, off_t off_from_end)
 {
 	int fd = open(path, O_RDWR);
@@ -573,18 +612,25 @@ static void test_tamper_refused(void)
 	struct ctx c = { .key = keyfile, .tag = "t" };
 	char perm[600], saved[700];
 
+	char other[600], saved2[700];
+
 	dir_of(c.dir, sizeof(c.dir), "tamper");
 	CHILD_OK((void (*)(void *))create, &c);
 	CHILD_OK(c_nv_define_write, &c);
-	snprintf(perm, sizeof(perm), "%s/permall", c.dir);
-	snprintf(saved, sizeof(saved), "%s/permall.orig", c.dir);
+	perm_slot(&c, 0, perm, sizeof(perm));
+	perm_slot(&c, 1, other, sizeof(other));
+	snprintf(saved, sizeof(saved), "%s/permanent.0.orig", c.dir);
+	snprintf(saved2, sizeof(saved2), "%s/permanent.1.orig", c.dir);
 	copy_file(perm, saved);
-	/* a flipped ciphertext bit */
+	copy_file(other, saved2);
+	/* a flipped ciphertext bit in each slot */
 	flip_byte(perm, 100);
+	flip_byte(other, 100);
 	c.expect_err = -EKEYREJECTED;
 	CHILD_OK(c_expect_open_err, &c);
 	/* wrong key */
 	copy_file(saved, perm);
+	copy_file(saved2, other);
 	c.key = key2file;
 	CHILD_OK(c_expect_open_err, &c);
 	/* no key for an encrypted vTPM */
@@ -595,6 +641,7 @@ static void test_tamper_refused(void)
 	c.key = keyfile;
 	CHILD_OK(c_nv_read, &c);
 	unlink(saved);
+	unlink(saved2);
 }
 
 static void test_blob_moved_between_vtpms_refused(void)
@@ -606,8 +653,8 @@ static void test_blob_moved_between_vtpms_refused(void)
 	dir_of(b.dir, sizeof(b.dir), "move-b");
 	CHILD_OK((void (*)(void *))create, &a);
 	CHILD_OK((void (*)(void *))create, &b);
-	snprintf(from, sizeof(from), "%s/permall", a.dir);
-	snprintf(to, sizeof(to), "%s/permall", b.dir);
+	perm_slot(&a, 0, from, sizeof(from));
+	perm_slot(&b, 0, to, sizeof(to));
 	copy_file(from, to);
 	b.expect_err = -EKEYREJECTED;
 	CHILD_OK(c_expect_open_err, &b);
@@ -631,7 +678,7 @@ static void test_plaintext_corruption_detected(void)
 
 	dir_of(c.dir, sizeof(c.dir), "corrupt");
 	CHILD_OK((void (*)(void *))create, &c);
-	snprintf(perm, sizeof(perm), "%s/permall", c.dir);
+	perm_slot(&c, 0, perm, sizeof(perm));
 	flip_byte(perm, 200);
 	c.expect_err = -EBADMSG;
 	CHILD_OK(c_expect_open_err, &c);
@@ -643,12 +690,24 @@ static void test_rollback_of_permanent_state_refused(void)
 	char perm[600], old[600];
 
 	dir_of(c.dir, sizeof(c.dir), "rollback");
+	char cmd[2048];
+
 	CHILD_OK((void (*)(void *))create, &c);
-	snprintf(perm, sizeof(perm), "%s/permall", c.dir);
-	snprintf(old, sizeof(old), "%s/../rollback-permall.old", c.dir);
-	copy_file(perm, old);			/* before the NV index */
+	CHILD_OK(c_open_free, &c);		/* Startup writes slot 1 */
+	snprintf(old, sizeof(old), "%s.old", c.dir);
+	snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", c.dir, old);
+	if (system(cmd))
+		FAIL("%s", cmd);			/* before the NV index */
 	CHILD_OK(c_nv_define_write, &c);
-	copy_file(old, perm);			/* put the old one back */
+	/* the old permanent state put back, slot by slot: the volatile
+	 * state in the run directory followed a newer one */
+	for (int i = 0; i < 2; i++) {
+		char from[700];
+
+		snprintf(from, sizeof(from), "%s/permanent.%d", old, i);
+		perm_slot(&c, i, perm, sizeof(perm));
+		copy_file(from, perm);
+	}
 	c.expect_err = -ESTALE;
 	CHILD_OK(c_expect_open_err, &c);
 }
@@ -682,8 +741,10 @@ static void test_whole_dir_rollback_refused_with_anchor(void)
 		FAIL("%s", cmd);
 	c.expect_err = -ESTALE;
 	CHILD_OK(c_expect_open_err, &c);
-	/* without the anchor (or after a host reboot) it is not detected */
+	/* without the anchor, as after a host reboot (a new session, the run
+	 * directory empty), it is not detected */
 	c.flags = 0;
+	c.tag = "w-after-reboot";
 	CHILD_OK(c_nv_read, &c);
 	/* destroy forgets the anchor: a new vTPM in the same place opens */
 	EXPECT_INT("destroy", 0, vtpm_state_destroy(c.dir));
@@ -933,6 +994,8 @@ int main(int argc, char **argv)
 	}
 	snprintf(keyfile, sizeof(keyfile), "%s/key", tmpdir);
 	snprintf(key2file, sizeof(key2file), "%s/key2", tmpdir);
+	snprintf(rundir, sizeof(rundir), "%s/run", tmpdir);
+	setenv("VTPM_RUN_DIR", rundir, 1);
 	write_key(keyfile, 1);
 	write_key(key2file, 2);
 
@@ -967,7 +1030,7 @@ int main(int argc, char **argv)
 		snprintf(cmd, sizeof(cmd),
 			 "command -v keyctl >/dev/null && for k in $(keyctl rlist @u 2>/dev/null); do "
 			 "case \"$(keyctl rdescribe $k 2>/dev/null)\" in "
-			 "*'libvtpm:gen:%s/'*) keyctl invalidate $k;; esac; done; rm -rf '%s'",
+			 "*'libvtpm:'*':%s/'*) keyctl invalidate $k;; esac; done; rm -rf '%s'",
 			 tmpdir, tmpdir);
 		(void)!system(cmd);
 	}

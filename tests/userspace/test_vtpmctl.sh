@@ -101,10 +101,10 @@ t_create_refuses_existing_uuid_and_keeps_state() {
 	setup_key
 	local u sum
 	u=$("$VTPMCTL" create) || return 1
-	sum=$(cd "$VTPM_STATE_DIR/$u" && cat meta permall | sha256sum)
+	sum=$(cd "$VTPM_STATE_DIR/$u" && cat meta permanent.* | sha256sum)
 	run_rc 1 "$VTPMCTL" create --uuid "$u" && expect_err_line "vTPM $u already exists" || return 1
 	run_rc 1 "$VTPMCTL" create --uuid "$u" --tpm1.2 || return 1
-	expect_eq "state untouched" "$sum" "$(cd "$VTPM_STATE_DIR/$u" && cat meta permall | sha256sum)"
+	expect_eq "state untouched" "$sum" "$(cd "$VTPM_STATE_DIR/$u" && cat meta permanent.* | sha256sum)"
 }
 
 t_unwritable_state_dir() {
@@ -212,10 +212,10 @@ t_serve_kill9_restart_keeps_committed_state() {
 		serve_socket "$u" "$s" || return 1
 		# one client writing in a loop (TPM_RC_RETRY handled by it),
 		# the server killed -9 at a random time
-		bg_client "$WORKDIR/w" "$s" $(for n in $(seq 1 400); do printf 'nvwrite:1500012:%08x ' $((i * 1000 + n)); done)
+		bg_client "$WORKDIR/w" "$s" $(for n in $(seq 1 4000); do printf 'nvwrite:1500012:%08x ' $((i * 10000 + n)); done)
 		wait_for_line "$WORKDIR/w" nvwrite || return 1
 		sleep 0.$((RANDOM % 3))
-		kill -9 $SERVE_PID
+		kill -9 $SERVE_PID || fail "round $i: the server was not running at kill -9 (writes done too soon)" || return 1
 		wait $SERVE_PID 2>/dev/null
 		wait $BG_PID 2>/dev/null
 		serve_socket "$u" "$s" || return 1
@@ -259,7 +259,7 @@ t_serve_twice_refused() {
 	run_rc 1 "$VTPMCTL" serve --socket "$WORKDIR/s2" --uuid "$u" &&
 		expect_err_line "vTPM $u is already being served by pid $SERVE_PID" || return 1
 	run_rc 1 "$VTPMCTL" destroy "$u" && expect_err_line "is being served by pid $SERVE_PID" || return 1
-	[ -f "$VTPM_STATE_DIR/$u/permall" ] || fail "state kept" || return 1
+	[ -f "$VTPM_STATE_DIR/$u/permanent.0" ] || fail "state kept" || return 1
 	kill -TERM $SERVE_PID
 	wait_exit $SERVE_PID
 }

@@ -1,15 +1,26 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Rollback anchor: the newest permanent-state generation of a vTPM, kept
- * outside its directory, in the kernel keyring (a "user" key in root's
- * user keyring, description "libvtpm:gen:<state dir>"). A permanent state
- * older than the anchor is refused, so putting back an older copy of the
- * whole directory is caught -- within one host boot: the keyring does not
- * survive a reboot. (Anchoring in the physical TPM's NV is the next step.)
+ * Anchors: what a vTPM last committed, kept outside its files, in the
+ * kernel keyring ("user" keys in root's user keyring, description
+ * "libvtpm:<kind>:<state dir>"):
  *
- * The anchor is written after the state file is committed, so a crash in
- * between leaves anchor <= state, never a false alarm. Without a usable
- * keyring (seccomp'd containers) it is skipped with one warning.
+ *  - "gen": the newest permanent-state generation. A permanent state older
+ *    than it is refused, so putting back an older copy of the state
+ *    directory is caught within one host boot (the keyring does not
+ *    survive a reboot; anchoring in the host TPM is the manager's job).
+ *  - "vol": "<generation> <resume tag>" of the volatile state the last
+ *    answer was given from. A server restarted for the same running guest
+ *    must find exactly that state, or newer: a missing or older volatile
+ *    state is refused rather than resumed or silently reset.
+ *
+ * An anchor is written after the state it names is committed, so a crash
+ * in between leaves the anchor behind the state, never ahead of it.
+ *
+ * The keys get possessor and user permissions alike: a server started by
+ * systemd has a private session keyring that does not possess root's user
+ * keyring, and must still read and update the anchors that an earlier
+ * server, or vtpmctl in a shell, wrote. Without a usable keyring
+ * (a seccomp'd container) anchors are skipped with one warning.
  */
 #include <keyutils.h>
 #include <limits.h>
@@ -19,80 +30,100 @@
 
 #include "internal.h"
 
-static int anchor_desc(const char *dir, char *buf, size_t size)
-{
-	char real[PATH_MAX];
+#define ANCHOR_PERM (KEY_POS_ALL | KEY_USR_ALL)
 
-	if (!realpath(dir, real))
-		return -errno;
-	if ((size_t)snprintf(buf, size, "libvtpm:gen:%s", real) >= size)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-static void warn_once(const char *what)
+static void warn_once(const char *what, int err)
 {
 	static int warned;
 
 	if (!warned++)
 		pr_warn("kernel keyring unusable (%s: %s): no rollback anchor\n",
-			what, strerror(errno));
+			what, strerror(err));
 }
 
-/* 0 and *gen (0 if none); negative errno when the keyring is unusable */
-int vtpm_anchor_get(const char *dir, uint64_t *gen)
+int vtpm_anchor_init(struct vtpm_anchor *a, const char *kind, const char *dir)
 {
-	char desc[PATH_MAX + 32], buf[32];
+	char real[PATH_MAX];
+
+	a->key = 0;
+	a->desc[0] = '\0';
+	if (!realpath(dir, real))
+		return -errno;
+	if ((size_t)snprintf(a->desc, sizeof(a->desc), "libvtpm:%s:%s", kind,
+			     real) >= sizeof(a->desc))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int anchor_find(struct vtpm_anchor *a)
+{
 	key_serial_t key;
+
+	if (a->key > 0)
+		return 0;
+	if (!a->desc[0])
+		return -EINVAL;
+	key = keyctl_search(KEY_SPEC_USER_KEYRING, "user", a->desc, 0);
+	if (key < 0)
+		return -errno;
+	a->key = key;
+	return 0;
+}
+
+int vtpm_anchor_get(struct vtpm_anchor *a, char *buf, size_t size)
+{
 	long n;
 	int err;
 
-	*gen = 0;
-	err = anchor_desc(dir, desc, sizeof(desc));
-	if (err)
+	buf[0] = '\0';
+	err = anchor_find(a);
+	if (err == -ENOKEY)
+		return 0;
+	if (err) {
+		warn_once("search", -err);
 		return err;
-	key = keyctl_search(KEY_SPEC_USER_KEYRING, "user", desc, 0);
-	if (key < 0) {
-		if (errno == ENOKEY)
-			return 0;
-		warn_once("search");
-		return -errno;
 	}
-	n = keyctl_read(key, buf, sizeof(buf) - 1);
+	n = keyctl_read(a->key, buf, size - 1);
 	if (n < 0) {
-		warn_once("read");
-		return -errno;
-	}
-	buf[n < (long)sizeof(buf) - 1 ? n : (long)sizeof(buf) - 1] = '\0';
-	*gen = strtoull(buf, NULL, 10);
-	return 0;
-}
-
-int vtpm_anchor_set(const char *dir, uint64_t gen)
-{
-	char desc[PATH_MAX + 32], buf[32];
-	int n, err;
-
-	err = anchor_desc(dir, desc, sizeof(desc));
-	if (err)
+		err = -errno;
+		a->key = 0;
+		if (err == -ENOKEY || err == -EKEYREVOKED)
+			return 0;	/* invalidated meanwhile */
+		warn_once("read", -err);
 		return err;
-	n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)gen);
-	/* add_key() updates the payload of an existing key in place */
-	if (add_key("user", desc, buf, n, KEY_SPEC_USER_KEYRING) < 0) {
-		warn_once("add_key");
-		return -errno;
 	}
+	buf[(size_t)n < size - 1 ? (size_t)n : size - 1] = '\0';
 	return 0;
 }
 
-void vtpm_anchor_remove(const char *dir)
+int vtpm_anchor_set(struct vtpm_anchor *a, const char *payload)
 {
-	char desc[PATH_MAX + 32];
+	size_t n = strlen(payload);
 	key_serial_t key;
 
-	if (anchor_desc(dir, desc, sizeof(desc)))
-		return;
-	key = keyctl_search(KEY_SPEC_USER_KEYRING, "user", desc, 0);
-	if (key >= 0)
-		keyctl_invalidate(key);
+	if (!a->desc[0])
+		return -EINVAL;
+	/* the fast path: one keyctl(KEYCTL_UPDATE) */
+	if (a->key > 0 && keyctl_update(a->key, payload, n) == 0)
+		return 0;
+	/* add_key() updates the payload of an existing key in place */
+	key = add_key("user", a->desc, payload, n, KEY_SPEC_USER_KEYRING);
+	if (key < 0) {
+		int err = -errno;
+
+		warn_once("add_key", -err);
+		return err;
+	}
+	if (key != a->key && keyctl_setperm(key, ANCHOR_PERM) < 0)
+		pr_warn("cannot open anchor %s to root's other sessions: %s\n",
+			a->desc, strerror(errno));
+	a->key = key;
+	return 0;
+}
+
+void vtpm_anchor_remove(struct vtpm_anchor *a)
+{
+	if (anchor_find(a) == 0)
+		keyctl_invalidate(a->key);
+	a->key = 0;
 }

@@ -1,24 +1,37 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Sealed blob format: every state file (libtpms permanent/volatile/save
- * state) is stored as
+ * Sealed blob format 2: every state blob (libtpms permanent, volatile and
+ * save state) is stored as
  *
- *   header (64 bytes, little-endian)
- *     magic "VTPMBLB1", format 1, flags (bit 0: AES-256-GCM),
- *     generation, base_generation, payload length, tag length,
- *     name length, 12-byte IV, reserved
+ *   header (96 bytes, little-endian)
+ *      0  magic "VTPMBLB2"
+ *      8  flags (bit 0: AES-256-GCM), payload length
+ *     16  generation, base_generation
+ *     32  tag length, name length, 4 reserved bytes (zero)
+ *     40  run id (16 bytes)
+ *     56  GCM nonce (12 bytes), 28 reserved bytes (zero)
  *   resume tag (tag length bytes)
  *   payload (ciphertext when encrypted)
- *   trailer (32 bytes): GCM tag + 16 zero bytes, or SHA-256 when plaintext
+ *   trailer: the 16-byte GCM tag, or a 32-byte SHA-256 when plaintext
  *
- * The header, the tag, the blob's name and the vTPM's binding (its uuid)
- * are the additional authenticated data: a blob cannot be moved to another
- * name or another vTPM, nor its generation changed, without failing
- * authentication. Plaintext blobs carry a SHA-256 over the same bytes,
- * which catches corruption, not an attacker.
+ * Nothing else: a blob whose length is not exactly that is refused, so
+ * every byte of it is authenticated. The header, the tag, the blob's name
+ * and the vTPM's binding (its uuid) are the additional authenticated data:
+ * a blob cannot be moved to another name or another vTPM, nor its
+ * generation changed, without failing authentication. Plaintext blobs
+ * carry a SHA-256 over the same bytes: corruption is caught, an attacker
+ * is not.
  *
- * Each vTPM gets its own key: HKDF-SHA256(master key, salt
- * "libvtpm state v1", info = binding).
+ * Keys and nonces. Each vTPM has its own key, HKDF-SHA256(master key,
+ * salt "libvtpm state v1", info = binding). Each sealer (one per server
+ * start) draws a random 128-bit run id and seals with the run key
+ * HKDF-SHA256(vTPM key, salt = run id, info "libvtpm run key v2"), using
+ * a 96-bit counter as the GCM nonce. A (key, nonce) pair therefore never
+ * repeats within a run; across runs the keys differ unless two random run
+ * ids collide, which after 2^32 server starts of one vTPM has probability
+ * below 2^-64. Per run key the nonce space is 2^96 blobs, so the NIST
+ * SP 800-38D limit of 2^32 random nonces per key no longer applies: at
+ * 10^6 blobs a second a run could go on for 10^15 years.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -34,13 +47,14 @@
 
 #include "internal.h"
 
-#define BLOB_MAGIC	"VTPMBLB1"
-#define BLOB_FORMAT	1
+#define BLOB_MAGIC	"VTPMBLB2"
 #define BLOB_F_AESGCM	(1U << 0)
-#define BLOB_HDR_LEN	64
-#define BLOB_TRAILER	32
-#define BLOB_IV_LEN	12
+#define BLOB_HDR_LEN	96
 #define BLOB_GCM_TAG	16
+#define BLOB_SHA_LEN	32
+#define BLOB_RUN_ID	40
+#define BLOB_NONCE	56
+#define BLOB_NONCE_LEN	12
 
 void vtpm_explicit_bzero(void *p, size_t n)
 {
@@ -108,21 +122,13 @@ int vtpm_load_key_file(const char *path, uint8_t key[VTPM_KEY_LEN])
 	return err;
 }
 
-int vtpm_sealer_init(struct vtpm_sealer *s, const uint8_t *master_key,
-		     const char *binding)
+static int hkdf(const uint8_t *key, const void *salt, size_t salt_len,
+		const void *info, size_t info_len, uint8_t out[VTPM_KEY_LEN])
 {
-	static const char salt[] = "libvtpm state v1";
 	OSSL_PARAM params[5], *p = params;
 	EVP_KDF_CTX *kctx;
 	EVP_KDF *kdf;
 	int err = 0;
-
-	memset(s, 0, sizeof(*s));
-	s->binding = strdup(binding);
-	if (!s->binding)
-		return -ENOMEM;
-	if (!master_key)
-		return 0;
 
 	kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
 	kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
@@ -132,15 +138,60 @@ int vtpm_sealer_init(struct vtpm_sealer *s, const uint8_t *master_key,
 	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
 						(char *)"SHA256", 0);
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-						 (void *)master_key, VTPM_KEY_LEN);
+						 (void *)key, VTPM_KEY_LEN);
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-						 (void *)salt, sizeof(salt) - 1);
+						 (void *)salt, salt_len);
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-						 s->binding, strlen(s->binding));
+						 (void *)info, info_len);
 	*p = OSSL_PARAM_construct_end();
-	if (EVP_KDF_derive(kctx, s->key, VTPM_KEY_LEN, params) != 1)
+	if (EVP_KDF_derive(kctx, out, VTPM_KEY_LEN, params) != 1)
 		err = -EPROTO;
 	EVP_KDF_CTX_free(kctx);
+	return err;
+}
+
+static const char run_info[] = "libvtpm run key v2";
+
+/* the key of one run (the sealer's own, or an earlier run's to open) */
+static int run_key(struct vtpm_sealer *s, const uint8_t run_id[VTPM_RUN_ID_LEN],
+		   uint8_t out[VTPM_KEY_LEN])
+{
+	return hkdf(s->key, run_id, VTPM_RUN_ID_LEN, run_info,
+		    sizeof(run_info) - 1, out);
+}
+
+int vtpm_sealer_init(struct vtpm_sealer *s, const uint8_t *master_key,
+		     const char *binding)
+{
+	static const char salt[] = "libvtpm state v1";
+	uint8_t rk[VTPM_KEY_LEN];
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->binding = strdup(binding);
+	if (!s->binding)
+		return -ENOMEM;
+	if (RAND_bytes(s->run_id, sizeof(s->run_id)) != 1)
+		return -EPROTO;
+	if (!master_key)
+		return 0;
+	err = hkdf(master_key, salt, sizeof(salt) - 1, s->binding,
+		   strlen(s->binding), s->key);
+	if (err)
+		return err;
+	err = run_key(s, s->run_id, rk);
+	if (err)
+		return err;
+	s->enc = EVP_CIPHER_CTX_new();
+	s->dec = EVP_CIPHER_CTX_new();
+	if (!s->enc || !s->dec ||
+	    !EVP_EncryptInit_ex(s->enc, EVP_aes_256_gcm(), NULL, NULL, NULL) ||
+	    !EVP_CIPHER_CTX_ctrl(s->enc, EVP_CTRL_GCM_SET_IVLEN, BLOB_NONCE_LEN, NULL) ||
+	    !EVP_EncryptInit_ex(s->enc, NULL, NULL, rk, NULL) ||
+	    !EVP_DecryptInit_ex(s->dec, EVP_aes_256_gcm(), NULL, NULL, NULL) ||
+	    !EVP_CIPHER_CTX_ctrl(s->dec, EVP_CTRL_GCM_SET_IVLEN, BLOB_NONCE_LEN, NULL))
+		err = -ENOMEM;
+	vtpm_explicit_bzero(rk, sizeof(rk));
 	if (!err)
 		s->encrypted = 1;
 	return err;
@@ -149,55 +200,27 @@ int vtpm_sealer_init(struct vtpm_sealer *s, const uint8_t *master_key,
 void vtpm_sealer_fini(struct vtpm_sealer *s)
 {
 	vtpm_explicit_bzero(s->key, sizeof(s->key));
+	EVP_CIPHER_CTX_free(s->enc);
+	EVP_CIPHER_CTX_free(s->dec);
 	free(s->binding);
-	s->binding = NULL;
+	memset(s, 0, sizeof(*s));
 }
 
-/* header || tag || name || binding: what the GCM tag / digest covers
- * besides the payload */
-static uint8_t *build_aad(const uint8_t *hdr_and_tag, size_t htlen,
-			  const char *name, const char *binding, size_t *len)
+/* the additional authenticated data besides the header: name '/' binding */
+static int aad_update(EVP_CIPHER_CTX *c, const uint8_t *hdr_and_tag, size_t htlen,
+		      const char *name, const char *binding)
 {
-	size_t nl = strlen(name), bl = strlen(binding);
-	uint8_t *aad = malloc(htlen + nl + 1 + bl);
+	int n;
 
-	if (!aad)
-		return NULL;
-	memcpy(aad, hdr_and_tag, htlen);
-	memcpy(aad + htlen, name, nl);
-	aad[htlen + nl] = '/';
-	memcpy(aad + htlen + nl + 1, binding, bl);
-	*len = htlen + nl + 1 + bl;
-	return aad;
+	return EVP_CipherUpdate(c, NULL, &n, hdr_and_tag, htlen) &&
+	       EVP_CipherUpdate(c, NULL, &n, (const uint8_t *)name, strlen(name)) &&
+	       EVP_CipherUpdate(c, NULL, &n, (const uint8_t *)"/", 1) &&
+	       EVP_CipherUpdate(c, NULL, &n, (const uint8_t *)binding,
+				strlen(binding));
 }
 
-static int gcm(int enc, const uint8_t *key, const uint8_t *iv,
-	       const uint8_t *aad, size_t aad_len, const uint8_t *in,
-	       size_t len, uint8_t *out, uint8_t *tag)
-{
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	int n, ok;
-
-	if (!c)
-		return -ENOMEM;
-	ok = EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) &&
-	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, BLOB_IV_LEN, NULL) &&
-	     EVP_CipherInit_ex(c, NULL, NULL, key, iv, enc) &&
-	     EVP_CipherUpdate(c, NULL, &n, aad, aad_len) &&
-	     (len == 0 || EVP_CipherUpdate(c, out, &n, in, len));
-	if (ok && !enc)
-		ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, BLOB_GCM_TAG, tag);
-	if (ok)
-		ok = EVP_CipherFinal_ex(c, out + (len ? n : 0), &n);
-	if (ok && enc)
-		ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, BLOB_GCM_TAG, tag);
-	EVP_CIPHER_CTX_free(c);
-	if (!ok)
-		return enc ? -EPROTO : -EKEYREJECTED;
-	return 0;
-}
-
-static int sha256(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+static int sha256(const uint8_t *hdr_and_tag, size_t htlen, const char *name,
+		  const char *binding, const uint8_t *payload, size_t len,
 		  uint8_t out[32])
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
@@ -206,97 +229,130 @@ static int sha256(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
 	if (!c)
 		return -ENOMEM;
 	ok = EVP_DigestInit_ex(c, EVP_sha256(), NULL) &&
-	     EVP_DigestUpdate(c, a, alen) && EVP_DigestUpdate(c, b, blen) &&
+	     EVP_DigestUpdate(c, hdr_and_tag, htlen) &&
+	     EVP_DigestUpdate(c, name, strlen(name)) &&
+	     EVP_DigestUpdate(c, "/", 1) &&
+	     EVP_DigestUpdate(c, binding, strlen(binding)) &&
+	     EVP_DigestUpdate(c, payload, len) &&
 	     EVP_DigestFinal_ex(c, out, NULL);
 	EVP_MD_CTX_free(c);
 	return ok ? 0 : -EPROTO;
 }
 
-int vtpm_blob_seal(const struct vtpm_sealer *s, const char *name,
-		   const struct blob_meta *meta, const void *data, size_t len,
-		   uint8_t **out, size_t *out_len)
+size_t vtpm_blob_size(const struct vtpm_sealer *s, const struct blob_meta *meta,
+		      size_t len)
+{
+	return BLOB_HDR_LEN + strnlen(meta->tag, sizeof(meta->tag) - 1) + len +
+	       (s->encrypted ? BLOB_GCM_TAG : BLOB_SHA_LEN);
+}
+
+int vtpm_blob_seal_into(struct vtpm_sealer *s, const char *name,
+			const struct blob_meta *meta, const void *data,
+			size_t len, uint8_t *b, size_t size)
 {
 	size_t tl = strnlen(meta->tag, sizeof(meta->tag) - 1);
-	size_t total = BLOB_HDR_LEN + tl + len + BLOB_TRAILER, aad_len;
-	uint8_t *b, *aad, *payload, *trailer;
-	int err;
+	size_t total = vtpm_blob_size(s, meta, len);
+	uint8_t *payload, *trailer;
+	int n, ok;
 
 	if (len > UINT32_MAX)
 		return -EFBIG;
-	b = calloc(1, total);
-	if (!b)
-		return -ENOMEM;
+	if (size < total)
+		return -ENOBUFS;
+	memset(b, 0, BLOB_HDR_LEN);
 	memcpy(b, BLOB_MAGIC, 8);
-	put_le32(b + 8, BLOB_FORMAT);
-	put_le32(b + 12, s->encrypted ? BLOB_F_AESGCM : 0);
+	put_le32(b + 8, s->encrypted ? BLOB_F_AESGCM : 0);
+	put_le32(b + 12, len);
 	put_le64(b + 16, meta->generation);
 	put_le64(b + 24, meta->base_generation);
-	put_le32(b + 32, len);
-	put_le16(b + 36, tl);
-	put_le16(b + 38, strlen(name));
-	if (s->encrypted && RAND_bytes(b + 40, BLOB_IV_LEN) != 1) {
-		free(b);
-		return -EPROTO;
-	}
+	put_le16(b + 32, tl);
+	put_le16(b + 34, strlen(name));
+	memcpy(b + BLOB_RUN_ID, s->run_id, VTPM_RUN_ID_LEN);
 	memcpy(b + BLOB_HDR_LEN, meta->tag, tl);
 	payload = b + BLOB_HDR_LEN + tl;
 	trailer = payload + len;
-
-	aad = build_aad(b, BLOB_HDR_LEN + tl, name, s->binding, &aad_len);
-	if (!aad) {
-		free(b);
-		return -ENOMEM;
-	}
-	if (s->encrypted) {
-		err = gcm(1, s->key, b + 40, aad, aad_len, data, len, payload,
-			  trailer);
-	} else {
+	if (!s->encrypted) {
 		memcpy(payload, data, len);
-		err = sha256(aad, aad_len, payload, len, trailer);
+		return sha256(b, BLOB_HDR_LEN + tl, name, s->binding, data, len,
+			      trailer) ?: (int)total;
 	}
-	free(aad);
-	if (err) {
+
+	/* nonce: the run's blob counter, never reused under the run key */
+	put_le64(b + BLOB_NONCE, ++s->counter);
+	ok = EVP_EncryptInit_ex(s->enc, NULL, NULL, NULL, b + BLOB_NONCE) &&
+	     aad_update(s->enc, b, BLOB_HDR_LEN + tl, name, s->binding) &&
+	     (len == 0 || EVP_EncryptUpdate(s->enc, payload, &n, data, len)) &&
+	     EVP_EncryptFinal_ex(s->enc, payload + len, &n) &&
+	     EVP_CIPHER_CTX_ctrl(s->enc, EVP_CTRL_GCM_GET_TAG, BLOB_GCM_TAG, trailer);
+	return ok ? (int)total : -EPROTO;
+}
+
+int vtpm_blob_seal(struct vtpm_sealer *s, const char *name,
+		   const struct blob_meta *meta, const void *data, size_t len,
+		   uint8_t **out, size_t *out_len)
+{
+	size_t total = vtpm_blob_size(s, meta, len);
+	uint8_t *b = malloc(total);
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	ret = vtpm_blob_seal_into(s, name, meta, data, len, b, total);
+	if (ret < 0) {
 		free(b);
-		return err;
+		return ret;
 	}
 	*out = b;
 	*out_len = total;
 	return 0;
 }
 
-int vtpm_blob_peek(const uint8_t *b, size_t blen, struct blob_meta *meta)
+/* the blob's total length from its header, or negative errno */
+ssize_t vtpm_blob_peek(const uint8_t *b, size_t blen, struct blob_meta *meta)
 {
-	size_t tl;
+	static const uint8_t zero[28];
+	size_t tl, total;
 
-	if (blen < BLOB_HDR_LEN + BLOB_TRAILER || memcmp(b, BLOB_MAGIC, 8))
+	if (blen < BLOB_HDR_LEN)
 		return -EBADMSG;
-	if (get_le32(b + 8) != BLOB_FORMAT)
-		return -EPROTONOSUPPORT;
-	tl = get_le16(b + 36);
-	if (tl >= sizeof(meta->tag) ||
-	    (uint64_t)BLOB_HDR_LEN + tl + get_le32(b + 32) + BLOB_TRAILER != blen)
+	if (memcmp(b, BLOB_MAGIC, 7))
 		return -EBADMSG;
+	if (b[7] != BLOB_MAGIC[7])
+		return -EPROTONOSUPPORT;	/* another format version */
+	if ((get_le32(b + 8) & ~BLOB_F_AESGCM) || memcmp(b + 36, zero, 4) ||
+	    memcmp(b + BLOB_NONCE + BLOB_NONCE_LEN, zero, 28))
+		return -EBADMSG;
+	tl = get_le16(b + 32);
+	if (tl >= sizeof(meta->tag))
+		return -EBADMSG;
+	total = (size_t)BLOB_HDR_LEN + tl + get_le32(b + 12) +
+		(get_le32(b + 8) & BLOB_F_AESGCM ? BLOB_GCM_TAG : BLOB_SHA_LEN);
 	memset(meta, 0, sizeof(*meta));
-	meta->encrypted = !!(get_le32(b + 12) & BLOB_F_AESGCM);
+	meta->encrypted = !!(get_le32(b + 8) & BLOB_F_AESGCM);
 	meta->generation = get_le64(b + 16);
 	meta->base_generation = get_le64(b + 24);
-	memcpy(meta->tag, b + BLOB_HDR_LEN, tl);
-	meta->tag[tl] = '\0';
-	return 0;
+	if (blen >= BLOB_HDR_LEN + tl) {
+		memcpy(meta->tag, b + BLOB_HDR_LEN, tl);
+		meta->tag[tl] = '\0';
+	}
+	return total;
 }
 
-int vtpm_blob_open(const struct vtpm_sealer *s, const char *name,
+int vtpm_blob_open(struct vtpm_sealer *s, const char *name,
 		   const uint8_t *b, size_t blen, struct blob_meta *meta,
 		   uint8_t **out, size_t *out_len)
 {
-	uint8_t digest[32], *aad, *plain;
+	uint8_t digest[32], rk[VTPM_KEY_LEN], *plain;
 	const uint8_t *payload, *trailer;
-	size_t len, tl, aad_len;
-	int err;
+	size_t len, tl;
+	ssize_t total;
+	int err = 0, n;
 
-	err = vtpm_blob_peek(b, blen, meta);
-	if (err)
-		return err;
+	total = vtpm_blob_peek(b, blen, meta);
+	if (total < 0)
+		return total;
+	if ((size_t)total != blen)
+		return -EBADMSG;	/* truncated, or bytes appended */
 	if (meta->encrypted && !s->encrypted)
 		return -ENOKEY;
 	if (!meta->encrypted && s->encrypted) {
@@ -305,31 +361,34 @@ int vtpm_blob_open(const struct vtpm_sealer *s, const char *name,
 			name);
 		return -EBADMSG;
 	}
-	if (get_le16(b + 38) != strlen(name))
+	if (get_le16(b + 34) != strlen(name))
 		return -EBADMSG;
-	tl = get_le16(b + 36);
-	len = get_le32(b + 32);
+	tl = get_le16(b + 32);
+	len = get_le32(b + 12);
 	payload = b + BLOB_HDR_LEN + tl;
 	trailer = payload + len;
-	aad = build_aad(b, BLOB_HDR_LEN + tl, name, s->binding, &aad_len);
-	if (!aad)
-		return -ENOMEM;
 	plain = malloc(len ? len : 1);
-	if (!plain) {
-		free(aad);
+	if (!plain)
 		return -ENOMEM;
-	}
 	if (meta->encrypted) {
-		err = gcm(0, s->key, b + 40, aad, aad_len, payload, len, plain,
-			  (uint8_t *)trailer);
+		err = run_key(s, b + BLOB_RUN_ID, rk);
+		if (!err &&
+		    !(EVP_DecryptInit_ex(s->dec, NULL, NULL, rk, b + BLOB_NONCE) &&
+		      aad_update(s->dec, b, BLOB_HDR_LEN + tl, name, s->binding) &&
+		      (len == 0 || EVP_DecryptUpdate(s->dec, plain, &n, payload, len)) &&
+		      EVP_CIPHER_CTX_ctrl(s->dec, EVP_CTRL_GCM_SET_TAG, BLOB_GCM_TAG,
+					  (void *)trailer) &&
+		      EVP_DecryptFinal_ex(s->dec, plain + len, &n)))
+			err = -EKEYREJECTED;
+		vtpm_explicit_bzero(rk, sizeof(rk));
 	} else {
-		err = sha256(aad, aad_len, payload, len, digest);
+		err = sha256(b, BLOB_HDR_LEN + tl, name, s->binding, payload, len,
+			     digest);
 		if (!err && memcmp(digest, trailer, 32))
 			err = -EBADMSG;
 		if (!err)
 			memcpy(plain, payload, len);
 	}
-	free(aad);
 	if (err) {
 		vtpm_explicit_bzero(plain, len);
 		free(plain);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "libvtpm/libvtpm.h"
 
@@ -44,6 +45,16 @@ struct vtpm_store_ops {
 		    uint8_t **data, size_t *len);	/* -ENOENT if absent */
 	int (*store)(struct vtpm_store *st, const char *name,
 		     const void *data, size_t len, int sync);
+	/*
+	 * Slots: blob <name>.<slot> (slot 0 or 1) overwritten in place, for
+	 * A/B state where the caller keeps the other slot intact while one
+	 * is written; sync = data on stable storage when it returns. The
+	 * files stay open between writes.
+	 */
+	int (*slot_load)(struct vtpm_store *st, const char *name, int slot,
+			 uint8_t **data, size_t *len);
+	int (*slot_store)(struct vtpm_store *st, const char *name, int slot,
+			  const void *data, size_t len, int sync);
 	int (*remove)(struct vtpm_store *st, const char *name);
 	int (*stat)(struct vtpm_store *st, const char *name,
 		    uint64_t *size, uint64_t *mtime);
@@ -57,17 +68,26 @@ struct vtpm_store {
 	char *location;
 	int dirfd;
 	int lockfd;
+	int slotfd[2];			/* open slot files of slot_name */
+	char *slot_name;
+	size_t slot_size[2];		/* their sizes */
 };
 
 extern const struct vtpm_store_ops vtpm_store_dir_ops;
 
 /* blob.c: sealed blob format */
 #define VTPM_KEY_LEN 32
+#define VTPM_RUN_ID_LEN 16
+
+struct evp_cipher_ctx_st;
 
 struct vtpm_sealer {
 	int encrypted;
 	uint8_t key[VTPM_KEY_LEN];	/* per-vTPM key (HKDF of the master) */
 	char *binding;			/* vTPM identity bound into the AAD */
+	uint8_t run_id[VTPM_RUN_ID_LEN];/* this run's key: HKDF(key, run id) */
+	uint64_t counter;		/* GCM nonce under the run key */
+	struct evp_cipher_ctx_st *enc, *dec;
 };
 
 struct blob_meta {
@@ -81,23 +101,45 @@ int vtpm_load_key_file(const char *path, uint8_t key[VTPM_KEY_LEN]);
 int vtpm_sealer_init(struct vtpm_sealer *s, const uint8_t *master_key,
 		     const char *binding);
 void vtpm_sealer_fini(struct vtpm_sealer *s);
-int vtpm_blob_seal(const struct vtpm_sealer *s, const char *name,
+size_t vtpm_blob_size(const struct vtpm_sealer *s, const struct blob_meta *meta,
+		      size_t len);
+/* seals into buf; returns the blob's length or a negative errno */
+int vtpm_blob_seal_into(struct vtpm_sealer *s, const char *name,
+			const struct blob_meta *meta, const void *data,
+			size_t len, uint8_t *buf, size_t size);
+int vtpm_blob_seal(struct vtpm_sealer *s, const char *name,
 		   const struct blob_meta *meta, const void *data, size_t len,
 		   uint8_t **out, size_t *out_len);
-int vtpm_blob_open(const struct vtpm_sealer *s, const char *name,
+int vtpm_blob_open(struct vtpm_sealer *s, const char *name,
 		   const uint8_t *blob, size_t blob_len, struct blob_meta *meta,
 		   uint8_t **out, size_t *out_len);
-int vtpm_blob_peek(const uint8_t *blob, size_t blob_len, struct blob_meta *meta);
+ssize_t vtpm_blob_peek(const uint8_t *blob, size_t blob_len,
+		       struct blob_meta *meta);
 
 void vtpm_explicit_bzero(void *p, size_t n);
 
-/* anchor.c: newest permanent generation, outside the state directory */
-int vtpm_anchor_get(const char *dir, uint64_t *gen);
-int vtpm_anchor_set(const char *dir, uint64_t gen);
-void vtpm_anchor_remove(const char *dir);
+/*
+ * anchor.c: what a vTPM last committed, outside its files, in the kernel
+ * keyring: "gen" the newest permanent generation, "vol" the resume tag
+ * and generation of the volatile state last answered from.
+ */
+struct vtpm_anchor {
+	char desc[4200];
+	int32_t key;			/* key serial once known, else 0 */
+};
+
+int vtpm_anchor_init(struct vtpm_anchor *a, const char *kind, const char *dir);
+/* 0 and the payload (empty if none); negative errno if unusable */
+int vtpm_anchor_get(struct vtpm_anchor *a, char *buf, size_t size);
+int vtpm_anchor_set(struct vtpm_anchor *a, const char *payload);
+void vtpm_anchor_remove(struct vtpm_anchor *a);
 
 /* names of the files in a state directory */
 #define VTPM_META_NAME		"meta"
 #define VTPM_LOCK_NAME		"lock"
+#define VTPM_PERM_SLOTS		"permanent"	/* permanent.0, permanent.1 */
+#define VTPM_VOL_SLOTS		"volatile"	/* in the run directory */
+
+#define VTPM_DEFAULT_RUN_DIR	"/run/vtpm"
 
 #endif /* LIBVTPM_INTERNAL_H */

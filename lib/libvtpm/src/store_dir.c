@@ -7,8 +7,16 @@
  * loss at any instant <name> holds the old or the new content, whole.
  * With sync == 0 the two fsync() calls are skipped: still atomic against
  * a crash of the process (the page cache survives it), not against power
- * loss; the volatile state uses that by default, since a power loss ends
- * the guest that state belongs to anyway.
+ * loss. That costs an open, a rename and two journal commits, so the
+ * state written on the command path uses slots instead: <name>.0 and
+ * <name>.1, overwritten in place (pwrite, fdatasync when sync) from open
+ * file descriptors, the caller keeping the other slot intact meanwhile.
+ *
+ * Files are root's own business: the directory is created 0700 and
+ * refused when it is not ours or others may write to it; no file is
+ * followed through a symlink (O_NOFOLLOW), a slot with more than one link
+ * is refused, temp files are created O_EXCL after removing whatever sat
+ * at their name, so a planted link makes us overwrite nothing.
  *
  * "lock" is flock()ed by the serving process and holds its pid.
  */
@@ -41,22 +49,51 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* our own directory, or a file in it: owned by us, not writable by others */
+static int check_owned(int fd, const char *what, int dir)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	if (dir ? !S_ISDIR(sb.st_mode) : !S_ISREG(sb.st_mode)) {
+		pr_warn("%s is not a %s\n", what, dir ? "directory" : "regular file");
+		return -EPERM;
+	}
+	if (sb.st_uid != geteuid() || (sb.st_mode & 022)) {
+		pr_warn("%s is owned by uid %u with mode %04o: refused (must be ours, not writable by group or others)\n",
+			what, (unsigned int)sb.st_uid, (unsigned int)(sb.st_mode & 07777));
+		return -EPERM;
+	}
+	if (!dir && sb.st_nlink != 1) {
+		pr_warn("%s has %lu links: refused\n", what, (unsigned long)sb.st_nlink);
+		return -EPERM;
+	}
+	return 0;
+}
+
 static int dir_open(struct vtpm_store *st, const char *location, int create)
 {
-	int fd;
+	int fd, err;
 
 	if (create && mkdir(location, 0700) < 0 && errno != EEXIST) {
-		int err = -errno;
-
+		err = -errno;
 		pr_warn("cannot create state directory %s: %s\n", location,
 			strerror(errno));
 		return err;
 	}
-	fd = open(location, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(location, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	err = check_owned(fd, location, 1);
+	if (err) {
+		close(fd);
+		return err;
+	}
 	st->dirfd = fd;
 	st->lockfd = -1;
+	st->slotfd[0] = st->slotfd[1] = -1;
+	st->slot_name = NULL;
 	st->location = strdup(location);
 	if (!st->location) {
 		close(fd);
@@ -81,7 +118,8 @@ static int dir_lock(struct vtpm_store *st, int *pid)
 	char buf[32];
 	int fd, n, err;
 
-	fd = openat(st->dirfd, VTPM_LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = openat(st->dirfd, VTPM_LOCK_NAME,
+		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -124,11 +162,15 @@ static int dir_load(struct vtpm_store *st, const char *name, uint8_t **data,
 	size_t off = 0;
 	int fd, err;
 
-	fd = openat(st->dirfd, name, O_RDONLY | O_CLOEXEC);
+	fd = openat(st->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return errno == ELOOP ? -EPERM : -errno;
 	if (fstat(fd, &sb) < 0) {
 		err = -errno;
+		goto out_close;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		err = -EPERM;
 		goto out_close;
 	}
 	if (sb.st_size > 16 << 20) {
@@ -168,7 +210,13 @@ static int dir_store(struct vtpm_store *st, const char *name, const void *data,
 
 	if (snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* a leftover, or something planted: removed, never written through */
+	if (unlinkat(st->dirfd, tmp, 0) < 0 && errno != ENOENT) {
+		err = -errno;
+		goto err_log;
+	}
+	fd = openat(st->dirfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = -errno;
 		goto err_log;
@@ -195,6 +243,106 @@ err_unlink_tmp:
 err_log:
 	pr_warn("cannot write %s/%s: %s\n", st->location, name, strerror(-err));
 	return err;
+}
+
+static int slot_path(char *buf, size_t size, const char *name, int slot)
+{
+	if (slot < 0 || slot > 1 ||
+	    snprintf(buf, size, "%s.%d", name, slot) >= (int)size)
+		return -EINVAL;
+	return 0;
+}
+
+static int dir_slot_load(struct vtpm_store *st, const char *name, int slot,
+			 uint8_t **data, size_t *len)
+{
+	char path[256];
+	int err = slot_path(path, sizeof(path), name, slot);
+
+	return err ? err : dir_load(st, path, data, len);
+}
+
+/* the open file of a slot: opened (created 0600) once, checked once */
+static int slot_fd(struct vtpm_store *st, const char *name, int slot, int sync)
+{
+	char path[256];
+	struct stat sb;
+	int fd, err, created = 0;
+
+	if (st->slot_name && strcmp(st->slot_name, name))
+		return -EINVAL;		/* one slot pair per store */
+	if (st->slotfd[slot] >= 0)
+		return st->slotfd[slot];
+	err = slot_path(path, sizeof(path), name, slot);
+	if (err)
+		return err;
+	fd = openat(st->dirfd, path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		fd = openat(st->dirfd, path,
+			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		created = 1;
+	}
+	if (fd < 0) {
+		err = errno == ELOOP ? -EPERM : -errno;
+		pr_warn("cannot open %s/%s: %s\n", st->location, path, strerror(-err));
+		return err;
+	}
+	err = check_owned(fd, path, 0);
+	if (!err && fstat(fd, &sb) < 0)
+		err = -errno;
+	/* a new name is durable only once the directory is */
+	if (!err && created && sync && fsync(st->dirfd) < 0)
+		err = -errno;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	if (!st->slot_name && !(st->slot_name = strdup(name))) {
+		close(fd);
+		return -ENOMEM;
+	}
+	st->slotfd[slot] = fd;
+	st->slot_size[slot] = sb.st_size;
+	return fd;
+}
+
+static int dir_slot_store(struct vtpm_store *st, const char *name, int slot,
+			  const void *data, size_t len, int sync)
+{
+	const uint8_t *p = data;
+	size_t off = 0;
+	int fd, err = 0;
+
+	if (slot < 0 || slot > 1)
+		return -EINVAL;
+	fd = slot_fd(st, name, slot, sync);
+	if (fd < 0)
+		return fd;
+	while (off < len) {
+		ssize_t n = pwrite(fd, p + off, len - off, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			break;
+		}
+		off += n;
+	}
+	/* the blob is the whole file: nothing of an older, longer one stays */
+	if (!err && st->slot_size[slot] > len && ftruncate(fd, len) < 0)
+		err = -errno;
+	if (!err && sync && fdatasync(fd) < 0)
+		err = -errno;
+	if (err) {
+		/* size unknown now: the next write truncates */
+		st->slot_size[slot] = (size_t)-1;
+		pr_warn("cannot write %s/%s.%d: %s\n", st->location, name, slot,
+			strerror(-err));
+		return err;
+	}
+	st->slot_size[slot] = len;
+	return 0;
 }
 
 static int dir_remove(struct vtpm_store *st, const char *name)
@@ -232,7 +380,7 @@ static int wipe_file(int dirfd, const char *name)
 
 	fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd >= 0) {
-		if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+		if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1) {
 			while (off < sb.st_size) {
 				size_t n = sb.st_size - off;
 
@@ -290,6 +438,14 @@ static int dir_destroy(struct vtpm_store *st)
 
 static void dir_close(struct vtpm_store *st)
 {
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (st->slotfd[i] >= 0)
+			close(st->slotfd[i]);
+	st->slotfd[0] = st->slotfd[1] = -1;
+	free(st->slot_name);
+	st->slot_name = NULL;
 	if (st->lockfd >= 0)
 		close(st->lockfd);	/* drops the flock */
 	if (st->dirfd >= 0)
@@ -306,6 +462,8 @@ const struct vtpm_store_ops vtpm_store_dir_ops = {
 	.probe_lock	= dir_probe_lock,
 	.load		= dir_load,
 	.store		= dir_store,
+	.slot_load	= dir_slot_load,
+	.slot_store	= dir_slot_store,
 	.remove		= dir_remove,
 	.stat		= dir_stat,
 	.destroy	= dir_destroy,

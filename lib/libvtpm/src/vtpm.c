@@ -2,14 +2,24 @@
 /*
  * libvtpm core: one libtpms TPM per process, its state in a vTPM store.
  *
- * libtpms reaches its state through the nvram callbacks below; they go
- * through the sealer (blob.c) to the store (store_dir.c). libtpms writes
- * the permanent state itself, from inside TPMLIB_Process(), whenever a
- * command changes NV; vtpm_save() writes the volatile state.
+ * The state path (the contract is in libvtpm.h):
+ *  - libtpms hands its permanent state to cb_nvram_storedata() from inside
+ *    TPMLIB_Process() whenever a command changed NV. That callback only
+ *    keeps it; vtpm_process() commits it after the command, so libtpms
+ *    never sees a failed write (which would put it into failure mode).
+ *  - The permanent state goes into the older of two slots in the state
+ *    directory (permanent.0/1), in place, fdatasync()ed. The volatile
+ *    state goes the same way into the run directory (volatile.0/1), a
+ *    tmpfs under /run by default, without fsync: it must survive the
+ *    server, not the host.
+ *  - The committed state (the plaintext permanent state, the slot of the
+ *    volatile state) is what a failed save returns libtpms to.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,17 +30,35 @@
 #include "internal.h"
 
 struct vtpm {
-	struct vtpm_store store;
+	struct vtpm_store store;	/* the state directory */
+	struct vtpm_store run;		/* the run directory: volatile slots */
 	struct vtpm_sealer sealer;
+	struct vtpm_anchor gen_anchor;	/* newest permanent generation */
+	struct vtpm_anchor vol_anchor;	/* volatile state last answered from */
 	enum vtpm_tpm_version version;
 	unsigned int flags;
 	char *tag;			/* resume tag of this session */
+	char *uuid;			/* the binding, for messages */
 	int creating;			/* vtpm_create(): may manufacture */
-	int resume;			/* hand the volatile state to libtpms */
 	int running;			/* TPMLIB_MainInit() succeeded */
 	int cb_err;			/* first error of a callback */
+	int restore;			/* libtpms is ahead of the committed state */
 	uint64_t generation;		/* highest generation stored or seen */
-	uint64_t perm_generation;	/* generation of the current permall */
+	/* the committed state */
+	uint8_t *perm;			/* permanent state, plaintext */
+	size_t perm_len;
+	uint64_t perm_generation;
+	int perm_slot;			/* -1: none written by us yet */
+	uint64_t vol_generation;
+	int vol_slot;			/* -1: no volatile state committed */
+	/* what cb_nvram_loaddata() hands libtpms for "volatilestate" */
+	uint8_t *load_vol;
+	size_t load_vol_len;
+	/* a permanent state produced by the running command, not committed */
+	uint8_t *pending;
+	size_t pending_len;
+	uint8_t *sealbuf;
+	size_t sealbuf_size;
 	unsigned char *rbuf;		/* libtpms' response buffer */
 	uint32_t rbufsize;
 	struct vtpm_stats stats;
@@ -44,6 +72,16 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
 }
 
+static void free_secret(uint8_t **p, size_t *len)
+{
+	if (*p) {
+		vtpm_explicit_bzero(*p, *len);
+		free(*p);
+	}
+	*p = NULL;
+	*len = 0;
+}
+
 /* libtpms is process-global; so is the vTPM its callbacks serve */
 static struct vtpm *g_vtpm;
 static volatile unsigned int g_locality;
@@ -53,42 +91,50 @@ const char *vtpm_libversion(void)
 	return "0.1";
 }
 
-static int is_volatile(const char *name)
+/* --- sealed blobs ----------------------------------------------------------- */
+
+static int seal(struct vtpm *v, const char *name, const struct blob_meta *meta,
+		const void *data, size_t len, size_t *blen)
 {
-	return !strcmp(name, TPM_VOLATILESTATE_NAME);
+	size_t need = vtpm_blob_size(&v->sealer, meta, len);
+	uint64_t t0 = now_ns();
+	int ret;
+
+	if (need > v->sealbuf_size) {
+		uint8_t *nb = malloc(need);
+
+		if (!nb)
+			return -ENOMEM;
+		free_secret(&v->sealbuf, &v->sealbuf_size);
+		v->sealbuf = nb;
+		v->sealbuf_size = need;
+	}
+	ret = vtpm_blob_seal_into(&v->sealer, name, meta, data, len, v->sealbuf,
+				  v->sealbuf_size);
+	v->stats.ns_crypto += now_ns() - t0;
+	if (ret < 0)
+		return ret;
+	*blen = ret;
+	return 0;
 }
 
-/* --- sealed blobs on the store ------------------------------------------ */
-
+/* a whole-file blob (meta, TPM 1.2 savestate): temp file and rename */
 static int store_blob(struct vtpm *v, const char *name, const void *data,
 		      size_t len)
 {
 	struct blob_meta meta = { 0 };
-	int is_perm = !strcmp(name, TPM_PERMANENT_ALL_NAME);
-	int sync = !is_volatile(name) || (v->flags & VTPM_F_SYNC_VOLATILE);
-	uint8_t *blob;
 	size_t blen;
 	int err;
 
 	meta.generation = v->generation + 1;
-	meta.base_generation = is_perm ? meta.generation : v->perm_generation;
-	if (is_volatile(name) && v->tag)
-		snprintf(meta.tag, sizeof(meta.tag), "%s", v->tag);
-	err = vtpm_blob_seal(&v->sealer, name, &meta, data, len, &blob, &blen);
+	meta.base_generation = v->perm_generation;
+	err = seal(v, name, &meta, data, len, &blen);
 	if (err)
 		return err;
-	err = v->store.ops->store(&v->store, name, blob, blen, sync);
-	free(blob);
+	err = v->store.ops->store(&v->store, name, v->sealbuf, blen, 1);
 	if (err)
 		return err;
 	v->generation = meta.generation;
-	if (is_perm) {
-		v->perm_generation = meta.generation;
-		if (v->flags & VTPM_F_ROLLBACK_ANCHOR)
-			vtpm_anchor_set(v->store.location, meta.generation);
-	}
-	pr_debug("stored %s (%zu bytes, generation %llu)\n", name, len,
-		 (unsigned long long)meta.generation);
 	return 0;
 }
 
@@ -111,10 +157,171 @@ static int load_blob(struct vtpm *v, const char *name, struct blob_meta *meta,
 	return 0;
 }
 
+/*
+ * The newest authentic blob of a slot pair. A slot that does not open is
+ * one whose write was cut short (its answer was never given) or damage;
+ * the other slot then holds the state. -ENOENT if neither slot exists.
+ */
+static int load_slots(struct vtpm *v, struct vtpm_store *st, const char *name,
+		      struct blob_meta *meta, uint8_t **data, size_t *len,
+		      int *slot)
+{
+	int i, err, first_err = -ENOENT, found = -1;
+
+	*data = NULL;
+	*len = 0;
+	for (i = 0; i < 2; i++) {
+		struct blob_meta m;
+		uint8_t *blob, *plain;
+		size_t blen, plen;
+
+		err = st->ops->slot_load(st, name, i, &blob, &blen);
+		if (err == -ENOENT)
+			continue;
+		if (!err) {
+			err = vtpm_blob_open(&v->sealer, name, blob, blen, &m,
+					     &plain, &plen);
+			free(blob);
+		}
+		if (err) {
+			pr_info("%s: %s.%d unusable (%s)\n", v->uuid, name, i,
+				vtpm_strerror(err));
+			if (first_err == -ENOENT)
+				first_err = err;
+			continue;
+		}
+		if (found >= 0 && m.generation <= meta->generation) {
+			free_secret(&plain, &plen);
+			continue;
+		}
+		free_secret(data, len);
+		*meta = m;
+		*data = plain;
+		*len = plen;
+		found = i;
+	}
+	if (found < 0)
+		return first_err;
+	*slot = found;
+	if (meta->generation > v->generation)
+		v->generation = meta->generation;
+	return 0;
+}
+
+static void anchor_gen(struct vtpm *v)
+{
+	char buf[32];
+
+	if (!(v->flags & VTPM_F_ROLLBACK_ANCHOR))
+		return;
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v->perm_generation);
+	vtpm_anchor_set(&v->gen_anchor, buf);
+}
+
+/* Make data the committed permanent state: durable before it returns. */
+static int commit_permanent(struct vtpm *v, const uint8_t *data, size_t len)
+{
+	struct blob_meta meta = { 0 };
+	int slot = v->perm_slot < 0 ? 0 : !v->perm_slot;
+	uint8_t *copy;
+	size_t blen;
+	uint64_t t0;
+	int err;
+
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, data, len);
+	meta.generation = v->generation + 1;
+	meta.base_generation = meta.generation;
+	err = seal(v, VTPM_PERM_SLOTS, &meta, data, len, &blen);
+	if (!err) {
+		t0 = now_ns();
+		err = v->store.ops->slot_store(&v->store, VTPM_PERM_SLOTS, slot,
+					       v->sealbuf, blen, 1);
+		v->stats.ns_io += now_ns() - t0;
+	}
+	if (err) {
+		free_secret(&copy, &len);
+		return err;
+	}
+	free_secret(&v->perm, &v->perm_len);
+	v->perm = copy;
+	v->perm_len = len;
+	v->perm_slot = slot;
+	v->perm_generation = v->generation = meta.generation;
+	v->stats.permanent_saves++;
+	v->stats.bytes_permanent += blen;
+	t0 = now_ns();
+	anchor_gen(v);
+	v->stats.ns_io += now_ns() - t0;
+	pr_debug("%s: permanent state generation %llu in slot %d (%zu bytes)\n",
+		 v->uuid, (unsigned long long)meta.generation, slot, blen);
+	return 0;
+}
+
+/* Save libtpms' volatile state into the older volatile slot. */
+static int commit_volatile(struct vtpm *v)
+{
+	struct blob_meta meta = { 0 };
+	int slot = v->vol_slot < 0 ? 0 : !v->vol_slot;
+	unsigned char *buf = NULL;
+	uint32_t len = 0;
+	size_t blen;
+	uint64_t t0;
+	char anchor[320];
+	int err;
+
+	t0 = now_ns();
+	if (TPMLIB_VolatileAll_Store(&buf, &len) != TPM_SUCCESS) {
+		pr_warn("%s: TPMLIB_VolatileAll_Store failed\n", v->uuid);
+		return -EPROTO;
+	}
+	v->stats.ns_marshal += now_ns() - t0;
+	meta.generation = v->generation + 1;
+	meta.base_generation = v->perm_generation;
+	if (v->tag)
+		snprintf(meta.tag, sizeof(meta.tag), "%s", v->tag);
+	err = seal(v, VTPM_VOL_SLOTS, &meta, buf, len, &blen);
+	vtpm_explicit_bzero(buf, len);
+	free(buf);
+	if (err)
+		return err;
+	t0 = now_ns();
+	err = v->run.ops->slot_store(&v->run, VTPM_VOL_SLOTS, slot, v->sealbuf,
+				     blen, !!(v->flags & VTPM_F_SYNC_VOLATILE));
+	if (!err) {
+		v->vol_slot = slot;
+		v->vol_generation = v->generation = meta.generation;
+		v->stats.volatile_saves++;
+		v->stats.bytes_volatile += blen;
+		if (v->flags & VTPM_F_ROLLBACK_ANCHOR) {
+			snprintf(anchor, sizeof(anchor), "%llu %s",
+				 (unsigned long long)meta.generation, meta.tag);
+			vtpm_anchor_set(&v->vol_anchor, anchor);
+		}
+	}
+	v->stats.ns_io += now_ns() - t0;
+	return err;
+}
+
 /* --- libtpms callbacks --------------------------------------------------- */
 
 static TPM_RESULT cb_nvram_init(void)
 {
+	return TPM_SUCCESS;
+}
+
+static TPM_RESULT give(const uint8_t *src, size_t len, unsigned char **data,
+		       uint32_t *length)
+{
+	unsigned char *buf = malloc(len ? len : 1);	/* libtpms free()s it */
+
+	if (!buf)
+		return TPM_FAIL;
+	memcpy(buf, src, len);
+	*data = buf;
+	*length = len;
 	return TPM_SUCCESS;
 }
 
@@ -130,26 +337,30 @@ static TPM_RESULT cb_nvram_loaddata(unsigned char **data, uint32_t *length,
 	(void)tpm_number;
 	if (!v)
 		return TPM_FAIL;
-	if (is_volatile(name) && !v->resume)
-		return TPM_RETRY;	/* "no such state": start clean */
-	err = load_blob(v, name, &meta, &buf, &len);
-	if (err == -ENOENT) {
+	if (!strcmp(name, TPM_PERMANENT_ALL_NAME)) {
+		if (v->perm)
+			return give(v->perm, v->perm_len, data, length);
 		/* libtpms manufactures a new TPM when permall is missing:
 		 * only vtpm_create() may let that happen */
-		if (!strcmp(name, TPM_PERMANENT_ALL_NAME) && !v->creating) {
-			v->cb_err = -ENOENT;
-			return TPM_FAIL;
-		}
-		return TPM_RETRY;
+		if (v->creating)
+			return TPM_RETRY;
+		v->cb_err = -ENOENT;
+		return TPM_FAIL;
 	}
+	if (!strcmp(name, TPM_VOLATILESTATE_NAME)) {
+		if (v->load_vol)
+			return give(v->load_vol, v->load_vol_len, data, length);
+		return TPM_RETRY;	/* "no such state": start clean */
+	}
+	err = load_blob(v, name, &meta, &buf, &len);
+	if (err == -ENOENT)
+		return TPM_RETRY;
 	if (err) {
-		pr_warn("cannot load %s: %s\n", name, vtpm_strerror(err));
+		pr_warn("%s: cannot load %s: %s\n", v->uuid, name, vtpm_strerror(err));
 		if (!v->cb_err)
 			v->cb_err = err;
 		return TPM_FAIL;
 	}
-	if (!strcmp(name, TPM_PERMANENT_ALL_NAME))
-		v->perm_generation = meta.generation;
 	*data = buf;
 	*length = len;
 	return TPM_SUCCESS;
@@ -164,6 +375,20 @@ static TPM_RESULT cb_nvram_storedata(const unsigned char *data, uint32_t length,
 	(void)tpm_number;
 	if (!v)
 		return TPM_FAIL;
+	if (!strcmp(name, TPM_PERMANENT_ALL_NAME)) {
+		/* kept for vtpm_process() to commit once the command is done */
+		uint8_t *copy = malloc(length ? length : 1);
+
+		if (!copy) {
+			v->cb_err = -ENOMEM;
+			return TPM_FAIL;
+		}
+		memcpy(copy, data, length);
+		free_secret(&v->pending, &v->pending_len);
+		v->pending = copy;
+		v->pending_len = length;
+		return TPM_SUCCESS;
+	}
 	err = store_blob(v, name, data, length);
 	if (err) {
 		if (!v->cb_err)
@@ -289,8 +514,11 @@ static int meta_load(struct vtpm_store *st, struct meta *m)
 			m->created = strtoull(line + 8, NULL, 10);
 	}
 	free(s);
-	if (m->format != 1)
+	if (m->format != 2) {
+		pr_warn("%s: state format %d, this libvtpm reads format 2 only\n",
+			st->location, m->format);
 		return -EPROTONOSUPPORT;
+	}
 	return 0;
 }
 
@@ -301,7 +529,7 @@ static int meta_store(struct vtpm_store *st, const struct meta *m)
 
 	n = snprintf(buf, sizeof(buf),
 		     "# libvtpm state directory; do not edit\n"
-		     "format=1\ntpm=%s\nencryption=%s\ncreated=%llu\n",
+		     "format=2\ntpm=%s\nencryption=%s\ncreated=%llu\n",
 		     m->version == VTPM_TPM_1_2 ? "1.2" : "2.0",
 		     m->encrypted ? "aes-256-gcm" : "none",
 		     (unsigned long long)m->created);
@@ -318,15 +546,53 @@ static void vtpm_release(struct vtpm *v)
 		TPMLIB_Terminate();
 	if (v->store.ops)
 		v->store.ops->close(&v->store);
+	if (v->run.ops)
+		v->run.ops->close(&v->run);
 	vtpm_sealer_fini(&v->sealer);
+	free_secret(&v->perm, &v->perm_len);
+	free_secret(&v->load_vol, &v->load_vol_len);
+	free_secret(&v->pending, &v->pending_len);
+	free_secret(&v->sealbuf, &v->sealbuf_size);
 	free(v->rbuf);
 	free(v->tag);
+	free(v->uuid);
 	if (g_vtpm == v)
 		g_vtpm = NULL;
 	free(v);
 }
 
-/* Common part of create and open: store, lock, key. */
+static const char *run_dir_of(const struct vtpm_opts *opts)
+{
+	const char *d = opts ? OPT(opts, run_dir, NULL) : NULL;
+
+	if (!d || !*d)
+		d = getenv("VTPM_RUN_DIR");
+	return d && *d ? d : VTPM_DEFAULT_RUN_DIR;
+}
+
+/* <run dir>/<uuid>: the run directory itself is made 0700 if missing */
+static int open_run_store(struct vtpm_store *st, const char *run_dir,
+			  const char *uuid, int create)
+{
+	char path[4096];
+	int err;
+
+	if (create && mkdir(run_dir, 0700) < 0 && errno != EEXIST) {
+		err = -errno;
+		pr_warn("cannot create run directory %s: %s\n", run_dir,
+			strerror(errno));
+		return err;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", run_dir, uuid) >= sizeof(path))
+		return -ENAMETOOLONG;
+	st->ops = &vtpm_store_dir_ops;
+	err = st->ops->open(st, path, create);
+	if (err)
+		st->ops = NULL;
+	return err;
+}
+
+/* Common part of create and open: stores, lock, key, anchors. */
 static int vtpm_setup(struct vtpm *v, const struct vtpm_opts *opts, int create,
 		      int need_key)
 {
@@ -338,6 +604,7 @@ static int vtpm_setup(struct vtpm *v, const struct vtpm_opts *opts, int create,
 
 	if (!dir || !*dir)
 		return -EINVAL;
+	v->perm_slot = v->vol_slot = -1;
 	v->store.ops = &vtpm_store_dir_ops;
 	v->store.dirfd = v->store.lockfd = -1;
 	err = v->store.ops->open(&v->store, dir, create);
@@ -352,6 +619,12 @@ static int vtpm_setup(struct vtpm *v, const struct vtpm_opts *opts, int create,
 	}
 	if (err)
 		return err;
+	v->uuid = strdup(binding_of(dir, bbuf, sizeof(bbuf)));
+	if (!v->uuid)
+		return -ENOMEM;
+	err = open_run_store(&v->run, run_dir_of(opts), v->uuid, 1);
+	if (err)
+		return err;
 	if (key_file) {
 		err = vtpm_load_key_file(key_file, key);
 		if (err)
@@ -359,10 +632,13 @@ static int vtpm_setup(struct vtpm *v, const struct vtpm_opts *opts, int create,
 	} else if (need_key) {
 		return -ENOKEY;
 	}
-	err = vtpm_sealer_init(&v->sealer, key_file ? key : NULL,
-			       binding_of(dir, bbuf, sizeof(bbuf)));
+	err = vtpm_sealer_init(&v->sealer, key_file ? key : NULL, v->uuid);
 	vtpm_explicit_bzero(key, sizeof(key));
-	return err;
+	if (err)
+		return err;
+	vtpm_anchor_init(&v->gen_anchor, "gen", dir);
+	vtpm_anchor_init(&v->vol_anchor, "vol", dir);
+	return 0;
 }
 
 static int tpmlib_start(struct vtpm *v)
@@ -384,14 +660,16 @@ static int tpmlib_start(struct vtpm *v)
 		pr_warn("TPMLIB_RegisterCallbacks failed: 0x%x\n", rc);
 		return -EPROTO;
 	}
+	v->cb_err = 0;
 	rc = TPMLIB_MainInit();
+	free_secret(&v->load_vol, &v->load_vol_len);
 	if (rc) {
-		pr_warn("TPMLIB_MainInit failed: 0x%x\n", rc);
+		pr_warn("%s: TPMLIB_MainInit failed: 0x%x\n", v->uuid, rc);
 		return v->cb_err ? v->cb_err : -EPROTO;
 	}
+	v->running = 1;
 	if (v->cb_err)	/* a blob libtpms could do without failed to load */
 		return v->cb_err;
-	v->running = 1;
 	return 0;
 }
 
@@ -399,8 +677,6 @@ int vtpm_create(const struct vtpm_opts *opts)
 {
 	unsigned int flags;
 	struct meta m = { 0 };
-	unsigned char *buf = NULL;
-	uint32_t len;
 	struct vtpm *v;
 	int err;
 
@@ -423,28 +699,35 @@ int vtpm_create(const struct vtpm_opts *opts)
 	err = vtpm_setup(v, opts, 1, !(flags & VTPM_F_PLAINTEXT));
 	if (err)
 		goto out;
-	if (meta_load(&v->store, &m) != -ENOENT) {
-		err = -EEXIST;
+	err = meta_load(&v->store, &m);
+	if (err != -ENOENT) {
+		err = err ? err : -EEXIST;
 		goto out;
 	}
-	/* leftovers of a create that crashed before writing meta */
-	v->store.ops->remove(&v->store, TPM_PERMANENT_ALL_NAME);
-	v->store.ops->remove(&v->store, TPM_VOLATILESTATE_NAME);
-	v->store.ops->remove(&v->store, TPM_SAVESTATE_NAME);
-
+	/* nothing of an earlier vTPM of this name may be taken for ours */
+	v->run.ops->destroy(&v->run);
+	v->run.ops->close(&v->run);
+	v->run.ops = NULL;
+	vtpm_anchor_remove(&v->gen_anchor);
+	vtpm_anchor_remove(&v->vol_anchor);
 	err = tpmlib_start(v);		/* manufactures: new seeds, empty NV */
 	if (err)
 		goto out;
-	if (TPMLIB_GetState(TPMLIB_STATE_PERMANENT, &buf, &len)) {
+	/* manufacturing ends with libtpms handing over its permanent state;
+	 * leftovers of a create that crashed before writing meta are
+	 * overwritten: generation 1 goes to slot 0 */
+	if (!v->pending) {
+		pr_warn("libtpms manufactured no permanent state\n");
 		err = -EPROTO;
 		goto out;
 	}
-	err = store_blob(v, TPM_PERMANENT_ALL_NAME, buf, len);
-	free(buf);
+	err = commit_permanent(v, v->pending, v->pending_len);
+	free_secret(&v->pending, &v->pending_len);
 	if (err)
 		goto out;
+	v->store.ops->remove(&v->store, VTPM_PERM_SLOTS ".1");
 	/* meta last: its presence means "this vTPM exists" */
-	m.format = 1;
+	m.format = 2;
 	m.version = v->version;
 	m.encrypted = v->sealer.encrypted;
 	m.created = time(NULL);
@@ -468,46 +751,193 @@ static const uint8_t tpm12_startup_clear[] = {
 	0x00, 0xc1, 0x00, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x00, 0x99, 0x00, 0x01,
 };
 
-static uint32_t resp_code(const uint8_t *r, size_t len)
+#define TPM2_RC_INITIALIZE	0x100
+
+static uint32_t be32(const uint8_t *p)
 {
-	if (len < 10)
-		return ~0U;
-	return (uint32_t)r[6] << 24 | r[7] << 16 | r[8] << 8 | r[9];
+	return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
 }
 
-/* Decide whether the saved volatile state is this session's to resume. */
+static uint32_t resp_code(const uint8_t *r, size_t len)
+{
+	return len < 10 ? ~0U : be32(r + 6);
+}
+
+/* one command straight into libtpms: no save, no statistics */
+static int tpm_exec(struct vtpm *v, const uint8_t *cmd, size_t len,
+		    uint32_t *rc)
+{
+	unsigned char buf[VTPM_MAX_PACKET];
+	uint32_t rlen = 0;
+
+	memcpy(buf, cmd, len);
+	v->cb_err = 0;
+	if (TPMLIB_Process(&v->rbuf, &rlen, &v->rbufsize, buf, len) != TPM_SUCCESS)
+		return -EPROTO;
+	*rc = resp_code(v->rbuf, rlen);
+	return v->cb_err;
+}
+
+/*
+ * The TPM 2.0 DRBG is part of the volatile state: a TPM resumed from, or
+ * put back to, a saved state would replay the random numbers it produced
+ * after that save. Stir fresh entropy into it (TPM2_StirRandom) so it
+ * cannot. TPM 1.2 in libtpms draws from OpenSSL's RAND, not from state.
+ */
+static int stir_random(struct vtpm *v)
+{
+	uint8_t cmd[12 + 48] = { 0x80, 0x01, 0, 0, 0, sizeof(cmd), 0, 0, 0x01, 0x46,
+				 0, 48 };
+	uint32_t rc;
+	int err;
+
+	if (v->version != VTPM_TPM_2_0)
+		return 0;
+	if (getrandom(cmd + 12, 48, 0) != 48)
+		return -EIO;
+	err = tpm_exec(v, cmd, sizeof(cmd), &rc);
+	vtpm_explicit_bzero(cmd + 12, 48);
+	if (err)
+		return err;
+	if (rc && rc != TPM2_RC_INITIALIZE) {	/* not started: Startup seeds */
+		pr_warn("%s: TPM2_StirRandom failed: 0x%x\n", v->uuid, rc);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/*
+ * Put libtpms back to the committed state after a command whose state
+ * could not be saved: its effects are dropped, the DRBG stirred.
+ */
+static int restore_committed(struct vtpm *v)
+{
+	struct blob_meta meta;
+	uint8_t *blob;
+	size_t blen;
+	int err;
+
+	v->restore = 1;
+	if (v->running) {
+		TPMLIB_Terminate();
+		v->running = 0;
+	}
+	free_secret(&v->pending, &v->pending_len);
+	if (v->vol_slot >= 0) {
+		err = v->run.ops->slot_load(&v->run, VTPM_VOL_SLOTS, v->vol_slot,
+					    &blob, &blen);
+		if (!err) {
+			err = vtpm_blob_open(&v->sealer, VTPM_VOL_SLOTS,
+					     blob, blen, &meta, &v->load_vol,
+					     &v->load_vol_len);
+			free(blob);
+		}
+		if (!err && meta.generation != v->vol_generation)
+			err = -ESTALE;
+		if (err) {
+			pr_warn("%s: cannot read back the saved volatile state: %s\n",
+				v->uuid, vtpm_strerror(err));
+			return err;
+		}
+	}
+	err = tpmlib_start(v);
+	if (!err)
+		err = stir_random(v);
+	if (err) {
+		pr_warn("%s: cannot return to the saved state: %s\n", v->uuid,
+			vtpm_strerror(err));
+		return err;
+	}
+	free_secret(&v->pending, &v->pending_len);
+	v->restore = 0;
+	pr_info("%s: back at the saved state (generation %llu)\n", v->uuid,
+		(unsigned long long)v->generation);
+	return 0;
+}
+
+/* parse "<generation> <tag>" */
+static int parse_vol_anchor(const char *s, uint64_t *gen, const char **tag)
+{
+	char *end;
+
+	*gen = strtoull(s, &end, 10);
+	if (end == s || *end != ' ')
+		return -EINVAL;
+	*tag = end + 1;
+	return 0;
+}
+
+/*
+ * The volatile state to resume, if any: the newest authentic volatile
+ * slot saved under this session's tag. Refused (-ESTALE) when the
+ * permanent state is older than the one it followed, or when the anchor
+ * says this session answered from a newer volatile state than the one
+ * found, or from one that is not there at all.
+ */
 static int check_volatile(struct vtpm *v)
 {
 	struct blob_meta meta;
+	uint64_t agen = 0;
+	const char *atag = NULL;
+	char anchor[320];
 	uint8_t *data;
 	size_t len;
-	int err;
+	int err, slot, same = 0;
 
-	err = load_blob(v, TPM_VOLATILESTATE_NAME, &meta, &data, &len);
-	if (err == -ENOENT)
-		return 0;
-	if (err == -EBADMSG && !v->sealer.encrypted) {
-		/* torn by a power loss (written without fsync): the guest it
-		 * belonged to is gone too */
-		pr_warn("volatile state unreadable, starting clean\n");
-		return 0;
+	if ((v->flags & VTPM_F_ROLLBACK_ANCHOR) &&
+	    !vtpm_anchor_get(&v->vol_anchor, anchor, sizeof(anchor)) && anchor[0] &&
+	    !parse_vol_anchor(anchor, &agen, &atag))
+		same = v->tag && !strcmp(atag, v->tag);
+
+	err = load_slots(v, &v->run, VTPM_VOL_SLOTS, &meta, &data, &len, &slot);
+	if (err && err != -ENOENT && !same) {
+		pr_warn("%s: volatile state unreadable (%s): TPM reset\n", v->uuid,
+			vtpm_strerror(err));
+		err = -ENOENT;
 	}
-	if (err)
-		return err;
-	vtpm_explicit_bzero(data, len);
-	free(data);
-	if (meta.base_generation > v->perm_generation) {
-		pr_warn("permanent state generation %llu is older than the volatile state's %llu: rollback refused\n",
-			(unsigned long long)v->perm_generation,
-			(unsigned long long)meta.base_generation);
+	if (err == -ENOENT && same) {
+		pr_warn("vTPM %s: the volatile state of the running guest (%s, generation %llu) is missing: refused; restart the guest to reset its TPM\n",
+			v->uuid, v->tag, (unsigned long long)agen);
 		return -ESTALE;
 	}
+	if (err == -ENOENT)
+		return 0;
+	if (err) {
+		pr_warn("vTPM %s: the volatile state of the running guest is unreadable (%s): refused\n",
+			v->uuid, vtpm_strerror(err));
+		return err;
+	}
 	if (!v->tag || strcmp(meta.tag, v->tag)) {
-		pr_info("volatile state saved for \"%s\", not \"%s\": TPM reset\n",
-			meta.tag, v->tag ? v->tag : "");
+		if (same) {
+			pr_warn("vTPM %s: the volatile state of the running guest (%s) was replaced by one of \"%s\": refused\n",
+				v->uuid, v->tag, meta.tag);
+			free_secret(&data, &len);
+			return -ESTALE;
+		}
+		pr_info("%s: volatile state saved for \"%s\", not \"%s\": TPM reset\n",
+			v->uuid, meta.tag, v->tag ? v->tag : "");
+		free_secret(&data, &len);
+		v->vol_slot = slot;	/* written over next */
 		return 0;
 	}
-	v->resume = 1;
+	if (meta.base_generation > v->perm_generation) {
+		pr_warn("vTPM %s: permanent state generation %llu is older than the volatile state's %llu: rollback refused\n",
+			v->uuid, (unsigned long long)v->perm_generation,
+			(unsigned long long)meta.base_generation);
+		free_secret(&data, &len);
+		return -ESTALE;
+	}
+	if (same && meta.generation < agen) {
+		pr_warn("vTPM %s: volatile state generation %llu is older than generation %llu last answered from: rollback refused\n",
+			v->uuid, (unsigned long long)meta.generation,
+			(unsigned long long)agen);
+		free_secret(&data, &len);
+		return -ESTALE;
+	}
+	v->load_vol = data;
+	v->load_vol_len = len;
+	v->vol_slot = slot;
+	v->vol_generation = meta.generation;
 	return 0;
 }
 
@@ -515,11 +945,10 @@ struct vtpm *vtpm_new(const struct vtpm_opts *opts)
 {
 	struct blob_meta pmeta;
 	struct meta m;
-	uint8_t resp[64], *data;
-	size_t rlen, len;
 	const char *tag;
 	struct vtpm *v;
-	int err;
+	uint32_t rc;
+	int err, resume;
 
 	if (!opts_valid(opts)) {
 		errno = EINVAL;
@@ -554,21 +983,24 @@ struct vtpm *vtpm_new(const struct vtpm_opts *opts)
 	}
 	/* the permanent state must be there and authentic before libtpms
 	 * sees it: never a silently manufactured new TPM */
-	err = load_blob(v, TPM_PERMANENT_ALL_NAME, &pmeta, &data, &len);
+	err = load_slots(v, &v->store, VTPM_PERM_SLOTS, &pmeta, &v->perm,
+			 &v->perm_len, &v->perm_slot);
 	if (err == -ENOENT)
-		err = -EBADMSG;	/* meta without permall: damaged */
-	if (err)
+		err = -EBADMSG;	/* meta without permanent state: damaged */
+	if (err) {
+		pr_warn("vTPM %s: no authentic permanent state: %s\n", v->uuid,
+			vtpm_strerror(err));
 		goto err_release;
-	vtpm_explicit_bzero(data, len);
-	free(data);
+	}
 	v->perm_generation = pmeta.generation;
 	if (v->flags & VTPM_F_ROLLBACK_ANCHOR) {
+		char buf[32];
 		uint64_t anchor;
 
-		if (!vtpm_anchor_get(v->store.location, &anchor) &&
-		    anchor > pmeta.generation) {
-			pr_warn("permanent state generation %llu is older than generation %llu seen before: rollback refused\n",
-				(unsigned long long)pmeta.generation,
+		if (!vtpm_anchor_get(&v->gen_anchor, buf, sizeof(buf)) && buf[0] &&
+		    (anchor = strtoull(buf, NULL, 10)) > pmeta.generation) {
+			pr_warn("vTPM %s: permanent state generation %llu is older than generation %llu seen before: rollback refused\n",
+				v->uuid, (unsigned long long)pmeta.generation,
 				(unsigned long long)anchor);
 			err = -ESTALE;
 			goto err_release;
@@ -577,36 +1009,36 @@ struct vtpm *vtpm_new(const struct vtpm_opts *opts)
 	err = check_volatile(v);
 	if (err)
 		goto err_release;
+	resume = v->load_vol != NULL;
 
 	err = tpmlib_start(v);
 	if (err)
 		goto err_release;
 
-	if (!v->resume && !(v->flags & VTPM_F_NO_STARTUP)) {
+	if (resume) {
+		err = stir_random(v);
+	} else if (!(v->flags & VTPM_F_NO_STARTUP)) {
 		const uint8_t *cmd = v->version == VTPM_TPM_1_2 ?
 				     tpm12_startup_clear : tpm2_startup_clear;
-		uint32_t rc;
 
-		rlen = sizeof(resp);
-		err = vtpm_process(v, cmd, sizeof(tpm2_startup_clear), 0, resp,
-				   &rlen);
-		if (err)
-			goto err_release;
-		rc = resp_code(resp, rlen);
-		if (rc != 0) {
-			pr_warn("Startup(CLEAR) failed: 0x%x\n", rc);
+		err = tpm_exec(v, cmd, sizeof(tpm2_startup_clear), &rc);
+		if (!err && rc) {
+			pr_warn("%s: Startup(CLEAR) failed: 0x%x\n", v->uuid, rc);
 			err = -EPROTO;
-			goto err_release;
 		}
 	}
-	pr_info("%s %s vTPM in %s (generation %llu)\n",
-		v->resume ? "resumed" : "started",
-		v->version == VTPM_TPM_1_2 ? "TPM 1.2" : "TPM 2.0",
-		opts->state_dir, (unsigned long long)v->generation);
-	/* what a restart of this session must find */
-	err = vtpm_save(v);
+	if (!err && v->pending)
+		err = commit_permanent(v, v->pending, v->pending_len);
+	free_secret(&v->pending, &v->pending_len);
+	/* a new session: what a restart of it must find */
+	if (!err && !resume)
+		err = commit_volatile(v);
 	if (err)
 		goto err_release;
+	pr_info("%s %s vTPM in %s (generation %llu)\n",
+		resume ? "resumed" : "started",
+		v->version == VTPM_TPM_1_2 ? "TPM 1.2" : "TPM 2.0",
+		opts->state_dir, (unsigned long long)v->generation);
 	return v;
 
 err_release:
@@ -617,48 +1049,81 @@ err_release:
 
 int vtpm_save(struct vtpm *v)
 {
-	unsigned char *buf = NULL;
-	uint32_t len = 0;
-	int err;
-
-	if (!v || !v->running)
+	if (!v || !v->running || v->restore)
 		return libvtpm_err(-EINVAL);
-	if (TPMLIB_VolatileAll_Store(&buf, &len) != TPM_SUCCESS) {
-		pr_warn("TPMLIB_VolatileAll_Store failed\n");
-		return libvtpm_err(-EPROTO);
-	}
-	err = store_blob(v, TPM_VOLATILESTATE_NAME, buf, len);
-	vtpm_explicit_bzero(buf, len);
-	free(buf);
-	return libvtpm_err(err);
+	return libvtpm_err(commit_volatile(v));
 }
 
 void vtpm_free(struct vtpm *v)
 {
 	if (!v)
 		return;
-	if (v->running)
-		vtpm_save(v);
+	if (v->running && !v->restore)
+		commit_volatile(v);
 	vtpm_release(v);
 }
 
 void vtpm_power_off(struct vtpm *v)
 {
-	uint8_t resp[64];
-	size_t rlen = sizeof(resp);
+	uint32_t rc;
 
 	if (!v)
 		return;
-	if (v->running && v->version == VTPM_TPM_2_0) {
+	if (v->running && !v->restore && v->version == VTPM_TPM_2_0) {
 		/* an orderly shutdown, so the next Startup(CLEAR) does not
 		 * count as a dictionary-attack event; an error (the guest
 		 * already shut it down) does not matter */
-		vtpm_process(v, tpm2_shutdown_clear, sizeof(tpm2_shutdown_clear),
-			     0, resp, &rlen);
+		if (!tpm_exec(v, tpm2_shutdown_clear, sizeof(tpm2_shutdown_clear),
+			      &rc) && v->pending)
+			commit_permanent(v, v->pending, v->pending_len);
 	}
-	if (v->store.ops)
-		v->store.ops->remove(&v->store, TPM_VOLATILESTATE_NAME);
+	/* the session is over: its volatile state and anchor go */
+	if (v->run.ops) {
+		v->run.ops->destroy(&v->run);
+		v->run.ops->close(&v->run);
+		v->run.ops = NULL;
+	}
+	vtpm_anchor_remove(&v->vol_anchor);
 	vtpm_release(v);
+}
+
+/*
+ * Commands whose only effect on the TPM's state, sent without sessions,
+ * is on the random generator (and the clock): answered without a save.
+ */
+static int changes_nothing(enum vtpm_tpm_version ver, const uint8_t *c,
+			   size_t len)
+{
+	uint32_t code;
+
+	if (len < 10)
+		return 0;
+	code = be32(c + 6);
+	if (ver == VTPM_TPM_2_0) {
+		if (c[0] != 0x80 || c[1] != 0x01)	/* TPM_ST_NO_SESSIONS */
+			return 0;
+		switch (code) {
+		case 0x17b:	/* GetRandom */
+		case 0x17a:	/* GetCapability */
+		case 0x17e:	/* PCR_Read */
+		case 0x173:	/* ReadPublic */
+		case 0x169:	/* NV_ReadPublic */
+		case 0x17c:	/* GetTestResult */
+		case 0x18a:	/* TestParms */
+			return 1;
+		}
+		return 0;
+	}
+	if (c[0] != 0x00 || c[1] != 0xc1)		/* TPM_TAG_RQU_COMMAND */
+		return 0;
+	switch (code) {
+	case 0x65:	/* TPM_GetCapability */
+	case 0x15:	/* TPM_PcrRead */
+	case 0x46:	/* TPM_GetRandom */
+	case 0x54:	/* TPM_GetTestResult */
+		return 1;
+	}
+	return 0;
 }
 
 int vtpm_process(struct vtpm *v, const void *cmd, size_t cmd_len,
@@ -668,36 +1133,53 @@ int vtpm_process(struct vtpm *v, const void *cmd, size_t cmd_len,
 	uint32_t rlen = 0;
 	TPM_RESULT rc;
 	uint64_t t0;
+	int err;
 
-	if (!v || !v->running || !cmd || !resp || !resp_len)
+	if (!v || !cmd || !resp || !resp_len || (!v->running && !v->restore))
 		return libvtpm_err(-EINVAL);
 	if (cmd_len > VTPM_MAX_PACKET)
 		return libvtpm_err(-EMSGSIZE);
 	if (locality > 4)
 		return libvtpm_err(-EINVAL);
+	v->stats.commands++;
+	/* a save failed earlier: the TPM goes back to the saved state first */
+	if (v->restore && (err = restore_committed(v))) {
+		v->stats.failed++;
+		return libvtpm_err(err);
+	}
 	memcpy(buf, cmd, cmd_len);
 	g_locality = locality;
 	v->cb_err = 0;
-	v->stats.commands++;
 	t0 = now_ns();
 	rc = TPMLIB_Process(&v->rbuf, &rlen, &v->rbufsize, buf, cmd_len);
 	v->stats.ns_tpm += now_ns() - t0;
 	if (rc != TPM_SUCCESS) {
-		pr_warn("TPMLIB_Process failed: 0x%x\n", rc);
-		return libvtpm_err(-EPROTO);
+		pr_warn("%s: TPMLIB_Process failed: 0x%x\n", v->uuid, rc);
+		err = -EPROTO;
+		goto err_restore;
 	}
-	if (v->cb_err) {
-		/* the TPM changed state it could not persist: the caller
-		 * must not report success to the guest */
-		pr_warn("state could not be stored: %s\n",
-			vtpm_strerror(v->cb_err));
-		return libvtpm_err(v->cb_err);
+	err = v->cb_err;
+	if (!err && v->pending) {
+		err = commit_permanent(v, v->pending, v->pending_len);
+		free_secret(&v->pending, &v->pending_len);
 	}
+	/* the response leaves only once the state it implies is saved */
+	if (!err && !changes_nothing(v->version, cmd, cmd_len))
+		err = commit_volatile(v);
+	if (err)
+		goto err_restore;
 	if (rlen > *resp_len)
 		return libvtpm_err(-ENOBUFS);
 	memcpy(resp, v->rbuf, rlen);
 	*resp_len = rlen;
 	return 0;
+
+err_restore:
+	pr_warn("vTPM %s: state not saved (%s): no answer; back to the saved state\n",
+		v->uuid, vtpm_strerror(err));
+	v->stats.failed++;
+	restore_committed(v);	/* or at the next command */
+	return libvtpm_err(err);
 }
 
 int vtpm_cancel(struct vtpm *v)
@@ -729,14 +1211,40 @@ size_t vtpm_failure_response(const void *cmd, size_t cmd_len, void *resp,
 	return 10;
 }
 
+static void slot_info(struct vtpm_store *st, const char *name,
+		      uint32_t *size, uint64_t *modified, uint64_t *generation)
+{
+	char path[256];
+	struct blob_meta bm;
+	uint64_t sz, mtime;
+	uint8_t *blob;
+	size_t blen;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s.%d", name, i);
+		if (st->ops->stat(st, path, &sz, &mtime))
+			continue;
+		if (mtime > *modified)
+			*modified = mtime;
+		if (st->ops->slot_load(st, name, i, &blob, &blen))
+			continue;
+		if (vtpm_blob_peek(blob, blen, &bm) == (ssize_t)blen &&
+		    bm.generation >= *generation) {
+			*generation = bm.generation;
+			*size = blen;
+		}
+		free(blob);
+	}
+}
+
 int vtpm_state_info(const char *dir, struct vtpm_info *info)
 {
 	struct vtpm_store st = { .ops = &vtpm_store_dir_ops, .dirfd = -1, .lockfd = -1 };
-	struct blob_meta bm;
+	struct vtpm_store run = { 0 };
+	uint64_t pgen = 0, vgen = 0;
+	char bbuf[4096];
 	struct meta m;
-	uint64_t size, mtime;
-	uint8_t *blob;
-	size_t blen;
 	int err, pid = 0;
 
 	if (!dir || !info || info->sz < offsetof(struct vtpm_info, volatile_size))
@@ -755,26 +1263,16 @@ int vtpm_state_info(const char *dir, struct vtpm_info *info)
 	info->modified = m.created;
 	info->locked = st.ops->probe_lock(&st, &pid) == -EBUSY;
 	info->lock_pid = info->locked ? pid : 0;
-	if (!st.ops->stat(&st, TPM_PERMANENT_ALL_NAME, &size, &mtime)) {
-		info->permanent_size = size;
-		if (mtime > info->modified)
-			info->modified = mtime;
+	slot_info(&st, VTPM_PERM_SLOTS, &info->permanent_size, &info->modified, &pgen);
+	if (!open_run_store(&run, run_dir_of(NULL), binding_of(dir, bbuf, sizeof(bbuf)), 0)) {
+		uint32_t vsize = 0;
+
+		slot_info(&run, VTPM_VOL_SLOTS, &vsize, &info->modified, &vgen);
+		if (info->sz >= offsetof(struct vtpm_info, volatile_size) + sizeof(uint32_t))
+			info->volatile_size = vsize;
+		run.ops->close(&run);
 	}
-	if (!st.ops->stat(&st, TPM_VOLATILESTATE_NAME, &size, &mtime)) {
-		info->volatile_size = size;
-		if (mtime > info->modified)
-			info->modified = mtime;
-	}
-	if (!st.ops->load(&st, TPM_PERMANENT_ALL_NAME, &blob, &blen)) {
-		if (!vtpm_blob_peek(blob, blen, &bm) && bm.generation > info->generation)
-			info->generation = bm.generation;
-		free(blob);
-	}
-	if (!st.ops->load(&st, TPM_VOLATILESTATE_NAME, &blob, &blen)) {
-		if (!vtpm_blob_peek(blob, blen, &bm) && bm.generation > info->generation)
-			info->generation = bm.generation;
-		free(blob);
-	}
+	info->generation = pgen > vgen ? pgen : vgen;
 out:
 	st.ops->close(&st);
 	return libvtpm_err(err);
@@ -783,6 +1281,9 @@ out:
 int vtpm_state_destroy(const char *dir)
 {
 	struct vtpm_store st = { .ops = &vtpm_store_dir_ops, .dirfd = -1, .lockfd = -1 };
+	struct vtpm_store run = { 0 };
+	struct vtpm_anchor a;
+	char bbuf[4096];
 	uint64_t size;
 	int err, pid = 0;
 
@@ -792,7 +1293,8 @@ int vtpm_state_destroy(const char *dir)
 	if (err)
 		return libvtpm_err(err);
 	if (st.ops->stat(&st, VTPM_META_NAME, &size, NULL) &&
-	    st.ops->stat(&st, TPM_PERMANENT_ALL_NAME, &size, NULL)) {
+	    st.ops->stat(&st, VTPM_PERM_SLOTS ".0", &size, NULL) &&
+	    st.ops->stat(&st, VTPM_PERM_SLOTS ".1", &size, NULL)) {
 		err = -ENOENT;
 		goto out;
 	}
@@ -803,7 +1305,15 @@ int vtpm_state_destroy(const char *dir)
 			pr_warn("%s is in use by pid %d\n", dir, pid);
 		goto out;
 	}
-	vtpm_anchor_remove(dir);	/* before the directory is gone */
+	/* anchors before the directory is gone (they name its real path) */
+	if (!vtpm_anchor_init(&a, "gen", dir))
+		vtpm_anchor_remove(&a);
+	if (!vtpm_anchor_init(&a, "vol", dir))
+		vtpm_anchor_remove(&a);
+	if (!open_run_store(&run, run_dir_of(NULL), binding_of(dir, bbuf, sizeof(bbuf)), 0)) {
+		run.ops->destroy(&run);
+		run.ops->close(&run);
+	}
 	err = st.ops->destroy(&st);
 out:
 	st.ops->close(&st);

@@ -81,6 +81,35 @@ LIBVTPM_API const char *vtpm_strerror(int err);
  * resumed only when it was saved under the same resume_tag: a server
  * restarted for the same running guest resumes it; a guest reboot (a new
  * domain, so a new tag) starts clean. NV and permanent state always persist.
+ *
+ * The state contract (what vtpm_process() guarantees):
+ *
+ *  1. A response is handed back only after the state it implies is saved:
+ *     the permanent state (NV, hierarchy seeds, persistent objects) durably
+ *     (written in place into the older of two slots, then fdatasync), the
+ *     volatile state (PCRs, sessions, loaded objects) into the run
+ *     directory, which survives the server process but not the host.
+ *     Whatever kills the server after that, a restart resumes from a state
+ *     at least as new as every answer the guest has seen.
+ *  2. When saving fails (disk full, I/O error, read-only filesystem),
+ *     vtpm_process() returns the negative errno and produces no response:
+ *     the caller answers with a TPM failure (vtpm_failure_response()). The
+ *     TPM is put back to its last saved state before the next command, so
+ *     nothing the failed command did is half kept; once the fault is gone
+ *     the next command is served normally. No restart, no guest reboot.
+ *  3. No random output repeats: commands that change nothing but the
+ *     random generator (GetRandom, GetCapability, PCR_Read, ReadPublic,
+ *     NV_ReadPublic, GetTestResult, TestParms without sessions) are
+ *     answered without a save, and every time the TPM is resumed or put
+ *     back to a saved state its DRBG is stirred with 48 bytes from the
+ *     kernel's getrandom(), so it cannot replay what it produced before.
+ *     (TPM 1.2 draws its randomness from OpenSSL, not from its state.)
+ *  4. A volatile state that is missing, or older than the one the last
+ *     answer was given from, for the same resume tag is refused
+ *     (-ESTALE), never resumed and never silently reset under a running
+ *     guest. The reference is an anchor in the kernel keyring
+ *     (VTPM_F_ROLLBACK_ANCHOR), which lives as long as the host's boot;
+ *     so does the run directory.
  */
 struct vtpm_opts {
 	size_t sz;			/* sizeof(struct vtpm_opts) */
@@ -95,6 +124,12 @@ struct vtpm_opts {
 	const char *key_file;
 	/* identity of the current user of the TPM (e.g. "<boot-id>:<domid>:<devid>") */
 	const char *resume_tag;
+	/*
+	 * Directory for the volatile state, one subdirectory per vTPM; it
+	 * should be boot-scoped memory (tmpfs). Default: $VTPM_RUN_DIR, else
+	 * /run/vtpm.
+	 */
+	const char *run_dir;
 	size_t :0;
 };
 
