@@ -123,7 +123,7 @@ if U=$(VTPM_STATE_DIR=$T/state VTPM_KEY_FILE=$T/key "$VTPMCTL" create 2>"$T/crea
 	for pin in $PINS; do
 		if "$HERE/statebench" sock --vtpmctl "$VTPMCTL" --state-root "$T/state" \
 			--key "$T/key" --uuid "$U" --swtpm-dir "$T/sw" --run "$T" --n "$N" \
-			--nv "$NV" --starts "$s" --pin "$pin" >>"$RES"; then
+			--nv "$NV" --starts "$s" --pin "$pin" --nvbase-dir "$T" >>"$RES"; then
 			ok "socket transport, pin=$pin: vtpmctl serve and swtpm (every command answered)"
 		else
 			fail "socket transport run, pin=$pin (logs: $LOGDIR)"

@@ -612,6 +612,51 @@ static int run_inproc(int argc, char **argv)
 	return fails ? 1 : 0;
 }
 
+/* ---- a bare durable write: the yardstick of NV writes --------------------- */
+
+struct bare {
+	int dfd;
+	char path[4096];
+	uint8_t *blob;
+	size_t size;
+	unsigned long i;
+};
+
+static void bare_open(struct bare *b, const char *dir, size_t size)
+{
+	b->size = size;
+	b->blob = malloc(size);
+	if (!b->blob)
+		die("out of memory");
+	for (size_t i = 0; i < size; i++)
+		b->blob[i] = rand();
+	snprintf(b->path, sizeof(b->path), "%s/baseline.blob", dir);
+	b->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b->dfd < 0)
+		die("%s: %s", dir, strerror(errno));
+}
+
+/* in place: open, pwrite, fsync(file), close, fsync(dir); microseconds */
+static double bare_write(struct bare *b)
+{
+	double t0 = now_us();
+	int fd = open(b->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0 || pwrite(fd, b->blob, b->size, 0) != (ssize_t)b->size || fsync(fd) ||
+	    close(fd) || fsync(b->dfd))
+		die("baseline write %s: %s", b->path, strerror(errno));
+	t0 = now_us() - t0;
+	b->blob[b->i++ % b->size] ^= 1;
+	return t0;
+}
+
+static void bare_close(struct bare *b)
+{
+	unlink(b->path);
+	close(b->dfd);
+	free(b->blob);
+}
+
 /* ---- over the sockets ---------------------------------------------------- */
 
 enum kind { K_VTPM, K_SWTPM };
@@ -1033,16 +1078,20 @@ static int run_sock(int argc, char **argv)
 		{ "chunk", required_argument, NULL, 'c' },
 		{ "starts", required_argument, NULL, 'S' },
 		{ "pin", required_argument, NULL, 'p' },
+		{ "nvbase-dir", required_argument, NULL, 'B' },
 		{ 0 },
 	};
 	const char *vtpmctl = NULL, *root = NULL, *key = NULL, *uuid = NULL;
 	const char *swtpm = "swtpm", *swdir = NULL, *run = NULL, *pin = "none";
+	const char *nvbase_dir = NULL;
 	size_t n = 10000, nnv = 300, chunk = 250, starts = 10, maxn;
 	static char sw_state[4200], sw_server[200], sw_ctrl[200];
 	struct target v = { .name = "vtpmctl", .kind = K_VTPM, .fd = -1, .seq = 100 };
 	struct target w = { .name = "swtpm", .kind = K_SWTPM, .fd = -1 };
 	struct target *tg[2] = { &v, &w };
-	double *lat[2];
+	double *lat[2], *nb_lat = NULL;
+	struct bare nb;
+	size_t nb_done = 0;
 	uint8_t resp[4096];
 	int c;
 
@@ -1060,6 +1109,7 @@ static int run_sock(int argc, char **argv)
 		case 'c': chunk = strtoul(optarg, NULL, 10); break;
 		case 'S': starts = strtoul(optarg, NULL, 10); break;
 		case 'p': pin = optarg; break;
+		case 'B': nvbase_dir = optarg; break;
 		default: die("sock: bad option");
 		}
 	}
@@ -1134,6 +1184,21 @@ static int run_sock(int argc, char **argv)
 		printf("R phase=sock_server target=%s pid=%d\n", tg[i]->name, (int)tg[i]->pid);
 	}
 
+	if (nvbase_dir) {
+		/* the permanent state's size, as vtpm_state_info() reports it */
+		struct vtpm_info info = { .sz = sizeof(info) };
+		char dir[4200];
+
+		snprintf(dir, sizeof(dir), "%s/%s", root, uuid);
+		if (vtpm_state_info(dir, &info) || !info.permanent_size)
+			die("cannot read the permanent state's size of %s", dir);
+		bare_open(&nb, nvbase_dir, info.permanent_size);
+		nb_lat = calloc(nnv, sizeof(double));
+		if (!nb_lat)
+			die("out of memory");
+		for (int k = 0; k < 5; k++)
+			bare_write(&nb);
+	}
 	for (int cc = 0; cc < C_COUNT; cc++) {
 		size_t cnt = count_for(cc, n, nnv), done[2] = { 0, 0 };
 		struct pstat acc[2] = { { 0 } };
@@ -1176,7 +1241,22 @@ static int run_sock(int argc, char **argv)
 				pstat_add_delta(&acc[i], &p0, &p1);
 				done[i] += m;
 			}
+			/* NV writes: the bare durable write in the same rhythm,
+			 * so that the disk's mood hits all three alike */
+			if (cc == C_NVWRITE && nvbase_dir) {
+				size_t m = cnt - nb_done < chunk ? cnt - nb_done : chunk;
+
+				for (size_t k = 0; k < m; k++)
+					nb_lat[nb_done + k] = bare_write(&nb);
+				nb_done += m;
+			}
 			first ^= 1;
+		}
+		if (cc == C_NVWRITE && nvbase_dir) {
+			printf("R phase=nvbase pin=%s variant=inplace size=%zu", pin, nb.size);
+			print_lat("", nb_lat, nb_done);
+			printf("\n");
+			bare_close(&nb);
 		}
 		for (int i = 0; i < 2; i++) {
 			char prefix[128];
@@ -1277,18 +1357,19 @@ static int run_nvbase(int argc, char **argv)
 		die("%s: %s", dir, strerror(errno));
 
 	/* in place: open, pwrite, fsync(file), close, fsync(dir) */
-	for (size_t i = 0; i < n + 5; i++) {
-		double t0 = now_us();
-		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	{
+		struct bare b;
 
-		if (fd < 0 || pwrite(fd, blob, size, 0) != (ssize_t)size || fsync(fd) ||
-		    close(fd) || fsync(dfd))
-			die("baseline write %s: %s", path, strerror(errno));
-		if (i >= 5)
-			lat[i - 5] = now_us() - t0;
-		blob[i % size] ^= 1;
+		bare_open(&b, dir, size);
+		for (size_t i = 0; i < n + 5; i++) {
+			double dt = bare_write(&b);
+
+			if (i >= 5)
+				lat[i - 5] = dt;
+		}
+		bare_close(&b);
 	}
-	printf("R phase=nvbase variant=inplace size=%zu", size);
+	printf("R phase=nvbase pin=none variant=inplace size=%zu", size);
 	print_lat("", lat, n);
 	printf("\n");
 
@@ -1304,7 +1385,7 @@ static int run_nvbase(int argc, char **argv)
 			lat[i - 5] = now_us() - t0;
 		blob[i % size] ^= 1;
 	}
-	printf("R phase=nvbase variant=replace size=%zu", size);
+	printf("R phase=nvbase pin=none variant=replace size=%zu", size);
 	print_lat("", lat, n);
 	printf("\n");
 	unlink(path);
