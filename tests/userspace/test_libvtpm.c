@@ -15,12 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "libvtpm/libvtpm.h"
 #include "tpm2cmd.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static int verbose;
 static char tmpdir[256];
@@ -563,35 +566,10 @@ static void copy_file(const char *from, const char *to)
 	close(out);
 }
 
-/* the newest permanent slot of a vTPM (the one with the highest mtime
- * is not reliable at 1 s granularity: the generation decides) */
+/* a permanent-state slot file of a vTPM */
 static void perm_slot(const struct ctx *c, int slot, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s/permanent.%d", c->dir, slot);
-}
-
-static uint64_t blob_generation(const char *path)
-{
-	uint8_t hdr[24];
-	uint64_t g = 0;
-	int fd = open(path, O_RDONLY), i;
-
-	if (fd < 0)
-		return 0;
-	if (pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr))
-		for (i = 7; i >= 0; i--)
-			g = g << 8 | hdr[16 + i];
-	close(fd);
-	return g;
-}
-
-static int newest_perm_slot(const struct ctx *c)
-{
-	char a[600], b[600];
-
-	perm_slot(c, 0, a, sizeof(a));
-	perm_slot(c, 1, b, sizeof(b));
-	return blob_generation(b) > blob_generation(a);
 }
 
 static void flip_byte(const char *path, off_t off_from_end)
@@ -937,6 +915,568 @@ struct test {
 };
 
 #define T(x) { #x, test_##x }
+/* ---- the state contract under faults ------------------------------------ */
+
+/*
+ * Fault injection for the errors a real disk gives that a test cannot
+ * provoke on demand (EIO, EROFS): libvtpm is linked into this program,
+ * so its pwrite() and fdatasync() calls land here first. ENOSPC is also
+ * tested for real, on a full tmpfs.
+ */
+static int fault_pwrite, fault_sync;	/* errno to fail with, 0: none */
+
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	if (fault_pwrite) {
+		errno = fault_pwrite;
+		return -1;
+	}
+	return syscall(SYS_pwrite64, fd, buf, n, off);
+}
+
+int fdatasync(int fd)
+{
+	if (fault_sync) {
+		errno = fault_sync;
+		return -1;
+	}
+	return syscall(SYS_fdatasync, fd);
+}
+
+/* one command; the libvtpm error (no response) or 0 and the TPM's rc */
+static int try_cmd(struct vtpm *v, const struct tbuf *cmd, uint32_t *rc,
+		   uint8_t *resp)
+{
+	uint8_t r[VTPM_MAX_PACKET];
+	size_t rlen;
+	int err, tries = 0;
+
+	do {
+		rlen = VTPM_MAX_PACKET;
+		err = vtpm_process(v, cmd->b, cmd->n, 0, resp ? resp : r, &rlen);
+		if (err)
+			return err;
+		*rc = rsp_rc(resp ? resp : r, rlen);
+	} while (*rc == 0x922 && ++tries < 3);
+	return 0;
+}
+
+/* the random bytes seen, one hex line each, across processes */
+static char randoms_file[600];
+
+static void note_random(struct vtpm *v)
+{
+	uint8_t r[VTPM_MAX_PACKET];
+	struct tbuf t;
+	size_t n;
+	FILE *f;
+
+	cmd_getrandom(&t, 16);
+	n = xfer(v, &t, r, 0);
+	EXPECT_INT("GetRandom rc", 0, rsp_rc(r, n));
+	EXPECT_INT("GetRandom length", 10 + 2 + 16, n);
+	f = fopen(randoms_file, "a");
+	if (!f)
+		FAIL("%s: %s", randoms_file, strerror(errno));
+	for (int i = 0; i < 16; i++)
+		fprintf(f, "%02x", r[12 + i]);
+	fputc('\n', f);
+	fclose(f);
+}
+
+static void expect_no_repeated_random(int min_lines)
+{
+	char cmd[1400], out[64] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "echo $(wc -l < '%s') $(sort '%s' | uniq -d | wc -l)",
+		 randoms_file, randoms_file);
+	p = popen(cmd, "r");
+	if (!p || !fgets(out, sizeof(out), p))
+		FAIL("%s", cmd);
+	pclose(p);
+	{
+		int lines = 0, dups = -1;
+
+		sscanf(out, "%d %d", &lines, &dups);
+		if (lines < min_lines)
+			FAIL("only %d random outputs recorded, expected %d or more", lines, min_lines);
+		EXPECT_INT("random outputs seen twice", 0, dups);
+	}
+}
+
+static const uint8_t extend_d[32] = { 0xe5, 0x7e, 0x5d };
+
+static void expect_pcr16(struct vtpm *v, int extends)
+{
+	uint8_t want[32] = { 0 }, got[32];
+
+	for (int i = 0; i < extends; i++)
+		extend_digest(want, extend_d);
+	read_pcr(v, 16, got);
+	if (memcmp(want, got, 32)) {
+		hex("expected", want, 32);
+		hex("received", got, 32);
+		FAIL("PCR 16 is not %d extends", extends);
+	}
+}
+
+static void fill_fs(const char *mnt, int on)
+{
+	char path[700];
+	static uint8_t block[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/filler", mnt);
+	if (!on) {
+		unlink(path);
+		return;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		FAIL("%s: %s", path, strerror(errno));
+	while (write(fd, block, sizeof(block)) > 0)
+		;
+	if (errno != ENOSPC)
+		FAIL("filling %s: %s, not ENOSPC", mnt, strerror(errno));
+	close(fd);
+}
+
+static char full_mnt[400];
+
+/* the running server: the disk fills, saves fail, space returns */
+static void c_full_disk(void *arg)
+{
+	struct ctx *c = arg;
+	struct vtpm *v = open_vtpm(c);
+	struct tbuf t;
+	uint32_t rc;
+	int err;
+
+	note_random(v);
+	note_random(v);
+	fill_fs(full_mnt, 1);
+	/* light commands need no save: still served */
+	note_random(v);
+	/* PCR_Extend needs a volatile save (a new slot file): no space */
+	cmd_pcr_extend(&t, 16, extend_d);
+	err = try_cmd(v, &t, &rc, NULL);
+	EXPECT_INT("PCR_Extend on a full disk", -ENOSPC, err);
+	note_random(v);
+	expect_pcr16(v, 0);		/* nothing of it kept */
+	/* space returns: the same server serves normally */
+	fill_fs(full_mnt, 0);
+	expect_rc(v, &t, 0);
+	expect_pcr16(v, 1);
+	note_random(v);
+	/* NV indices of 2 KiB grow the permanent state past a page: with
+	 * space for the first, not for the second */
+	cmd_nv_define(&t, 0x0150001f, 2048);
+	expect_rc(v, &t, 0);
+	fill_fs(full_mnt, 1);
+	cmd_nv_define(&t, 0x01500020, 2048);
+	err = try_cmd(v, &t, &rc, NULL);
+	EXPECT_INT("NV_DefineSpace on a full disk", -ENOSPC, err);
+	note_random(v);
+	/* killed while the disk is full, with no orderly anything */
+	raise(SIGKILL);
+}
+
+static void c_after_full_disk(void *arg)
+{
+	struct ctx *c = arg;
+	struct vtpm *v = open_vtpm(c);	/* the same guest: resumes */
+	uint8_t r[VTPM_MAX_PACKET];
+	struct tbuf t;
+	size_t n;
+
+	note_random(v);
+	note_random(v);
+	expect_pcr16(v, 1);
+	/* the index whose definition failed does not exist */
+	cmd_nv_read(&t, 0x01500020, 8, 0);
+	n = xfer(v, &t, r, 0);
+	EXPECT_INT("NV_Read of the index never defined", 0x18b, rsp_rc(r, n) & 0xfff);
+	fill_fs(full_mnt, 0);
+	cmd_nv_define(&t, 0x01500020, 2048);
+	expect_rc(v, &t, 0);
+	cmd_nv_write(&t, 0x01500020, "after the disk was full", 23, 0);
+	expect_rc(v, &t, 0);
+	vtpm_free(v);
+}
+
+static void test_full_disk_answers_failure_then_recovers(void)
+{
+	struct ctx c = { .key = keyfile, .tag = "full", .flags = VTPM_F_ROLLBACK_ANCHOR };
+	char cmd[1400], run[700];
+
+	snprintf(full_mnt, sizeof(full_mnt), "%s/small", tmpdir);
+	snprintf(randoms_file, sizeof(randoms_file), "%s/randoms-full", tmpdir);
+	mkdir(full_mnt, 0700);
+	/* a real full filesystem: 512 KiB of tmpfs for state and run dir */
+	snprintf(cmd, sizeof(cmd), "mount -t tmpfs -o size=512k,mode=0700 tmpfs '%s'",
+		 full_mnt);
+	if (system(cmd))
+		FAIL("cannot mount a tmpfs (this test needs root): %s", cmd);
+	snprintf(c.dir, sizeof(c.dir), "%s/state", full_mnt);
+	snprintf(run, sizeof(run), "%s/run", full_mnt);
+	setenv("VTPM_RUN_DIR", run, 1);
+	CHILD_OK((void (*)(void *))create, &c);
+	EXPECT_INT("full-disk server killed", 128 + SIGKILL, in_child(c_full_disk, &c));
+	CHILD_OK(c_after_full_disk, &c);
+	setenv("VTPM_RUN_DIR", rundir, 1);
+	expect_no_repeated_random(8);
+	snprintf(cmd, sizeof(cmd), "umount '%s'", full_mnt);
+	(void)!system(cmd);
+}
+
+/* EIO and EROFS, on the permanent (fdatasync) and volatile (pwrite) path */
+static void c_io_errors(void *arg)
+{
+	static const int errs[] = { EIO, EROFS };
+	struct ctx *c = arg;
+	struct vtpm *v = open_vtpm(c);
+	struct tbuf t;
+	uint32_t rc;
+	int err, extends = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(errs); i++) {
+		uint32_t idx = 0x01500030 + i;
+
+		fault_sync = errs[i];
+		cmd_nv_define(&t, idx, 16);
+		err = try_cmd(v, &t, &rc, NULL);
+		EXPECT_INT("NV_DefineSpace, fdatasync failing", -errs[i], err);
+		fault_sync = 0;
+		cmd_nv_read(&t, idx, 4, 0);
+		EXPECT_INT("index defined by the failed command", 0,
+			   try_cmd(v, &t, &rc, NULL));
+		EXPECT_INT("NV_Read of it", 0x18b, rc & 0xfff);
+		cmd_nv_define(&t, idx, 16);
+		expect_rc(v, &t, 0);
+
+		fault_pwrite = errs[i];
+		cmd_pcr_extend(&t, 16, extend_d);
+		err = try_cmd(v, &t, &rc, NULL);
+		EXPECT_INT("PCR_Extend, pwrite failing", -errs[i], err);
+		fault_pwrite = 0;
+		expect_pcr16(v, extends);
+		expect_rc(v, &t, 0);
+		expect_pcr16(v, ++extends);
+	}
+	vtpm_free(v);
+}
+
+static void c_io_errors_after(void *arg)
+{
+	struct vtpm *v = open_vtpm(arg);
+
+	expect_pcr16(v, 2);
+	vtpm_free(v);
+}
+
+static void test_io_errors_answer_failure_then_recover(void)
+{
+	struct ctx c = { .key = keyfile, .tag = "eio", .flags = VTPM_F_ROLLBACK_ANCHOR };
+
+	dir_of(c.dir, sizeof(c.dir), "eio");
+	CHILD_OK((void (*)(void *))create, &c);
+	CHILD_OK(c_io_errors, &c);
+	CHILD_OK(c_io_errors_after, &c);	/* a restart of the same guest */
+}
+
+static void c_extend_free(void *arg)
+{
+	struct vtpm *v = open_vtpm(arg);
+	struct tbuf t;
+
+	cmd_pcr_extend(&t, 16, extend_d);
+	expect_rc(v, &t, 0);
+	vtpm_free(v);
+}
+
+static void run_cmd(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (system(cmd))
+		FAIL("%s", cmd);
+}
+
+static void test_volatile_rollback_and_loss_refused(void)
+{
+	struct ctx c = { .key = keyfile, .tag = "vol", .flags = VTPM_F_ROLLBACK_ANCHOR };
+	char vdir[700];
+
+	dir_of(c.dir, sizeof(c.dir), "vol");
+	snprintf(vdir, sizeof(vdir), "%s/vol", rundir);
+	CHILD_OK((void (*)(void *))create, &c);
+	CHILD_OK(c_extend_free, &c);			/* PCR 16: one extend */
+	run_cmd("cp -a '%s' '%s.old'", vdir, vdir);
+	CHILD_OK(c_extend_free, &c);			/* two */
+	/* an older copy of the volatile state put back */
+	run_cmd("rm -rf '%s' && cp -a '%s.old' '%s'", vdir, vdir, vdir);
+	c.expect_err = -ESTALE;
+	CHILD_OK(c_expect_open_err, &c);
+	/* the volatile state deleted under the running guest */
+	run_cmd("rm -rf '%s'", vdir);
+	CHILD_OK(c_expect_open_err, &c);
+	/* a new session (the guest rebooted) starts clean, by design */
+	c.tag = "vol-rebooted";
+	CHILD_OK(c_open_free, &c);
+	run_cmd("rm -rf '%s.old'", vdir);
+}
+
+static void c_expect_open_errno(void *arg)
+{
+	struct ctx *c = arg;
+	VTPM_OPTS(o, .state_dir = c->dir, .key_file = c->key, .resume_tag = c->tag);
+	struct vtpm *v = vtpm_new(&o);
+
+	if (v)
+		FAIL("vtpm_new succeeded, expected %s", vtpm_strerror(c->expect_err));
+	EXPECT_INT("vtpm_new errno", -c->expect_err, errno);
+}
+
+static void c_nv_write_expect_err(void *arg)
+{
+	struct ctx *c = arg;
+	struct vtpm *v = open_vtpm(c);
+	struct tbuf t;
+	uint32_t rc;
+
+	cmd_nv_define(&t, 0x01500040, 8);
+	EXPECT_INT("NV_DefineSpace through a planted link", c->expect_err,
+		   try_cmd(v, &t, &rc, NULL));
+	vtpm_free(v);
+}
+
+static void test_planted_links_and_modes_refused(void)
+{
+	struct ctx c = { .key = keyfile, .tag = "plant" };
+	char victim[600], slot[700], before[64], after[64];
+	FILE *f;
+
+	snprintf(victim, sizeof(victim), "%s/victim", tmpdir);
+	f = fopen(victim, "w");
+	fputs("precious\n", f);
+	fclose(f);
+	dir_of(c.dir, sizeof(c.dir), "plant");
+	/* a temp file name planted before create: removed, not followed */
+	mkdir(c.dir, 0700);
+	run_cmd("ln -s '%s' '%s/.meta.tmp'", victim, c.dir);
+	CHILD_OK((void (*)(void *))create, &c);
+	/* a symlink at the slot the next permanent save writes */
+	snprintf(slot, sizeof(slot), "%s/permanent.1", c.dir);
+	unlink(slot);
+	run_cmd("ln -s '%s' '%s'", victim, slot);
+	c.expect_err = -EPERM;
+	CHILD_OK(c_expect_open_errno, &c);	/* Startup's save: refused */
+	/* a hard link there */
+	unlink(slot);
+	run_cmd("ln '%s' '%s'", victim, slot);
+	CHILD_OK(c_expect_open_errno, &c);
+	unlink(slot);
+	f = fopen(victim, "r");
+	if (!f || !fgets(after, sizeof(after), f))
+		FAIL("victim gone");
+	fclose(f);
+	snprintf(before, sizeof(before), "precious\n");
+	if (strcmp(before, after))
+		FAIL("the planted link's target was written: \"%s\"", after);
+	CHILD_OK(c_open_free, &c);		/* fine again */
+	/* a state directory others can write to */
+	chmod(c.dir, 0777);
+	CHILD_OK(c_expect_open_errno, &c);
+	chmod(c.dir, 0700);
+	/* a run directory others can write to */
+	run_cmd("chmod 0777 '%s/plant'", rundir);
+	CHILD_OK(c_expect_open_errno, &c);
+	run_cmd("chmod 0700 '%s/plant'", rundir);
+	/* the slot written in place after a link was removed: a new file */
+	c.expect_err = 0;
+	CHILD_OK(c_nv_write_expect_err, &c);
+}
+
+/* every byte of a sealed blob is authenticated: flip each, append, cut */
+static void c_every_byte(void *arg)
+{
+	struct ctx *c = arg;
+	char path[700];
+	uint8_t orig[65536];
+	struct stat sb;
+	int fd, refused = 0;
+
+	snprintf(path, sizeof(path), "%s/permanent.0", c->dir);
+	fd = open(path, O_RDWR);
+	if (fd < 0 || fstat(fd, &sb) || sb.st_size > (off_t)sizeof(orig) ||
+	    pread(fd, orig, sb.st_size, 0) != sb.st_size)
+		FAIL("%s: %s", path, strerror(errno));
+	for (off_t off = 0; off < sb.st_size; off++) {
+		VTPM_OPTS(o, .state_dir = c->dir, .key_file = c->key,
+			  .resume_tag = c->tag);
+		uint8_t b;
+		struct vtpm *v;
+
+		(void)!pread(fd, &b, 1, off);
+		b ^= 0x80;
+		(void)!pwrite(fd, &b, 1, off);
+		v = vtpm_new(&o);
+		if (v)
+			FAIL("byte %lld of %lld flipped: vtpm_new accepted it",
+			     (long long)off, (long long)sb.st_size);
+		refused++;
+		b ^= 0x80;
+		(void)!pwrite(fd, &b, 1, off);
+	}
+	/* one byte appended, one cut off */
+	for (int i = 0; i < 2; i++) {
+		VTPM_OPTS(o, .state_dir = c->dir, .key_file = c->key);
+
+		if (i == 0)
+			(void)!pwrite(fd, "x", 1, sb.st_size);
+		else
+			(void)!ftruncate(fd, sb.st_size - 1);
+		if (vtpm_new(&o))
+			FAIL("blob %s accepted", i ? "cut short" : "with a byte appended");
+		(void)!ftruncate(fd, sb.st_size);
+		(void)!pwrite(fd, orig, sb.st_size, 0);
+	}
+	close(fd);
+	if (verbose)
+		fprintf(stderr, "    %d byte flips refused\n", refused);
+}
+
+static void test_every_byte_of_a_blob_authenticated(void)
+{
+	struct ctx e = { .key = keyfile, .tag = "bytes" }, p = { .tag = "bytes" };
+
+	dir_of(e.dir, sizeof(e.dir), "bytes-enc");
+	dir_of(p.dir, sizeof(p.dir), "bytes-plain");
+	CHILD_OK((void (*)(void *))create, &e);
+	CHILD_OK((void (*)(void *))create, &p);
+	CHILD_OK(c_every_byte, &e);
+	CHILD_OK(c_every_byte, &p);
+	/* and untouched, both open */
+	CHILD_OK(c_open_free, &e);
+	CHILD_OK(c_open_free, &p);
+}
+
+/*
+ * kill -9 at random instants of a guest that alternates GetRandom and
+ * PCR_Extend: after every restart PCR 16 holds every acknowledged extend
+ * (plus at most the one in flight), and no random output ever repeats.
+ */
+static void c_kill_loop(void *arg)
+{
+	struct ctx *c = arg;
+	struct vtpm *v = open_vtpm(c);
+	uint8_t r[VTPM_MAX_PACKET];
+	struct tbuf t;
+	size_t n;
+
+	cmd_pcr_read(&t, 16);
+	n = xfer(v, &t, r, 0);
+	EXPECT_INT("PCR_Read rc", 0, rsp_rc(r, n));
+	printf("P ");
+	for (int i = 0; i < 32; i++)
+		printf("%02x", r[PCR_READ_DIGEST_OFF + i]);
+	printf("\n");
+	fflush(stdout);
+	for (;;) {
+		note_random(v);
+		cmd_pcr_extend(&t, 16, extend_d);
+		n = xfer(v, &t, r, 0);
+		EXPECT_INT("PCR_Extend rc", 0, rsp_rc(r, n));
+		printf("E\n");
+		fflush(stdout);
+	}
+}
+
+static void test_kill9_keeps_acknowledged_values_no_repeat(void)
+{
+	struct ctx c = { .key = keyfile, .tag = "kv", .flags = VTPM_F_ROLLBACK_ANCHOR };
+	int rounds = getenv("CRASH_ROUNDS") ? atoi(getenv("CRASH_ROUNDS")) : 40;
+	uint8_t chain[32] = { 0 }, next[32];
+	long acked = 0, inflight_kept = 0;
+
+	dir_of(c.dir, sizeof(c.dir), "killvalues");
+	snprintf(randoms_file, sizeof(randoms_file), "%s/randoms-kill", tmpdir);
+	CHILD_OK((void (*)(void *))create, &c);
+	srand(getpid());
+	for (int round = 0; round < rounds; round++) {
+		int pfd[2];
+		char line[128];
+		FILE *f;
+		pid_t pid;
+		long deadline_us = 2000 + rand() % 20000;
+		struct timespec t0, t1;
+
+		if (pipe(pfd))
+			FAIL("pipe");
+		pid = fork();
+		if (pid == 0) {
+			close(pfd[0]);
+			dup2(pfd[1], 1);
+			c_kill_loop(&c);
+			exit(0);
+		}
+		close(pfd[1]);
+		f = fdopen(pfd[0], "r");
+		if (!fgets(line, sizeof(line), f) || line[0] != 'P')
+			FAIL("round %d: the server did not start", round);
+		memcpy(next, chain, 32);
+		extend_digest(next, extend_d);
+		{
+			uint8_t got[32];
+
+			for (int i = 0; i < 32; i++)
+				sscanf(line + 2 + 2 * i, "%2hhx", &got[i]);
+			if (!memcmp(got, next, 32)) {
+				/* the extend in flight at the kill was saved */
+				memcpy(chain, next, 32);
+				acked++;
+				inflight_kept++;
+			} else if (memcmp(got, chain, 32)) {
+				hex("expected", chain, 32);
+				hex("received", got, 32);
+				FAIL("round %d: PCR 16 after kill -9 is not the %ld acknowledged extends",
+				     round, acked);
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (fgets(line, sizeof(line), f)) {
+			if (line[0] == 'E') {
+				extend_digest(chain, extend_d);
+				acked++;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			if ((t1.tv_sec - t0.tv_sec) * 1000000 +
+			    (t1.tv_nsec - t0.tv_nsec) / 1000 > deadline_us)
+				break;
+		}
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		/* acknowledgements written before the kill */
+		while (fgets(line, sizeof(line), f))
+			if (line[0] == 'E') {
+				extend_digest(chain, extend_d);
+				acked++;
+			}
+		fclose(f);
+	}
+	if (verbose)
+		fprintf(stderr, "    %d kills, %ld extends acknowledged, %ld in flight found saved\n",
+			rounds, acked, inflight_kept);
+	if (acked < rounds)
+		FAIL("only %ld extends in %d rounds: the test did not exercise the server", acked, rounds);
+	expect_no_repeated_random(rounds);
+}
+
 static const struct test tests[] = {
 	T(getrandom_plaintext),
 	T(getrandom_encrypted),
@@ -960,6 +1500,12 @@ static const struct test tests[] = {
 	T(failure_response),
 	T(destroy_then_create_is_fresh),
 	T(opts_size_checked),
+	T(full_disk_answers_failure_then_recovers),
+	T(io_errors_answer_failure_then_recover),
+	T(volatile_rollback_and_loss_refused),
+	T(planted_links_and_modes_refused),
+	T(every_byte_of_a_blob_authenticated),
+	T(kill9_keeps_acknowledged_values_no_repeat),
 	T(bench),
 };
 
@@ -1030,8 +1576,9 @@ int main(int argc, char **argv)
 		snprintf(cmd, sizeof(cmd),
 			 "command -v keyctl >/dev/null && for k in $(keyctl rlist @u 2>/dev/null); do "
 			 "case \"$(keyctl rdescribe $k 2>/dev/null)\" in "
-			 "*'libvtpm:'*':%s/'*) keyctl invalidate $k;; esac; done; rm -rf '%s'",
-			 tmpdir, tmpdir);
+			 "*'libvtpm:'*':%s/'*) keyctl invalidate $k;; esac; done; "
+			 "umount '%s/small' 2>/dev/null; rm -rf '%s'",
+			 tmpdir, tmpdir, tmpdir);
 		(void)!system(cmd);
 	}
 	printf("%d passed, %d failed\n", passed, failed);
