@@ -99,7 +99,7 @@ FS=$(findmnt -n -o FSTYPE -T "$T" 2>/dev/null | head -n1)
 DEV=$(df -P "$T" | awk 'NR == 2 { print $1 }')
 echo "# state-path bench ($MODE): N=$N light commands, $NV NV writes, $STARTS starts;" \
      "state in $T ($FS on $DEV), run dir $R ($(stat -f -c %T "$R"));" \
-     "$(nproc) CPUs; $(uname -r)"
+     "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); $(uname -r)"
 echo "# raw results and server logs: $LOGDIR"
 
 if "$HERE/statebench" inproc --dir "$T/inproc" --key "$T/key" --n "$N" --nv "$NV" >>"$RES"; then
@@ -142,6 +142,7 @@ else
 	fail "NV baseline"
 fi
 
+echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (others' work on these CPUs skews every number)"
 echo
 python3 "$HERE/report.py" "$RES" --serve-log "$T/vtpmctl.log" \
 	--title "State-path benchmark (issue 7), $MODE run: N=$N, NV writes $NV, starts $STARTS" ||
