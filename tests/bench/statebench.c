@@ -1201,6 +1201,8 @@ static int run_sock(int argc, char **argv)
 	}
 	for (int cc = 0; cc < C_COUNT; cc++) {
 		size_t cnt = count_for(cc, n, nnv), done[2] = { 0, 0 };
+		/* NV writes are few and slow: finer chunks, more alternation */
+		size_t ch = cc == C_NVWRITE && chunk > 25 ? 25 : chunk;
 		struct pstat acc[2] = { { 0 } };
 		unsigned long rt[2] = { 0, 0 };
 		int first = 0;
@@ -1218,7 +1220,7 @@ static int run_sock(int argc, char **argv)
 		while (done[0] < cnt || done[1] < cnt) {
 			for (int j = 0; j < 2; j++) {
 				int i = (first + j) % 2;
-				size_t m = cnt - done[i] < chunk ? cnt - done[i] : chunk;
+				size_t m = cnt - done[i] < ch ? cnt - done[i] : ch;
 				struct pstat p0, p1;
 
 				if (!m)
@@ -1244,7 +1246,7 @@ static int run_sock(int argc, char **argv)
 			/* NV writes: the bare durable write in the same rhythm,
 			 * so that the disk's mood hits all three alike */
 			if (cc == C_NVWRITE && nvbase_dir) {
-				size_t m = cnt - nb_done < chunk ? cnt - nb_done : chunk;
+				size_t m = cnt - nb_done < ch ? cnt - nb_done : ch;
 
 				for (size_t k = 0; k < m; k++)
 					nb_lat[nb_done + k] = bare_write(&nb);
