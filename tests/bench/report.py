@@ -277,6 +277,28 @@ def main():
             for l in lines[-4:]:
                 print("    " + l)
             print()
+        # serve's own vtpm_get_stats() line, if it logs one: per command
+        # over the whole run (all the commands above, mixed)
+        rx = re.compile(r"state path: (\d+) commands, (\d+) volatile and (\d+) permanent saves; "
+                        r"per command: libtpms ([\d.]+) us, marshal ([\d.]+) us, crypto ([\d.]+) us, "
+                        r"I/O ([\d.]+) us, ([\d.]+) bytes volatile, ([\d.]+) bytes permanent")
+        t = []
+        for l in lines:
+            mm = rx.search(l)
+            if mm:
+                v = [float(x) for x in mm.groups()]
+                t.append([f(v[0], 0), f(v[1], 0), f(v[2], 0)] + [f(x, 1) for x in v[3:7]] +
+                         [f(v[7], 0), f(v[8], 0)])
+                n = len(t)
+                for k, x in zip(("libtpms", "marshal", "crypto", "io"), v[3:7]):
+                    metric("serve.run%d.%s" % (n, k), x, "us")
+                metric("serve.run%d.bytes_volatile" % n, v[7], "bytes")
+                metric("serve.run%d.bytes_permanent" % n, v[8], "bytes")
+        if t:
+            print("serve's vtpm_get_stats() at exit, per command over each serve run (all commands mixed):")
+            print()
+            table(["commands", "volatile saves", "permanent saves", "libtpms us", "marshal us",
+                   "crypto us", "I/O us", "bytes volatile", "bytes permanent"], t)
 
     # ---- verdicts -------------------------------------------------------
     print("### Targets (issue 7, \"Done when\")")
