@@ -355,13 +355,68 @@ t_hotplug_add_remove_without_systemd() {
 	run_rc 2 "$HOTPLUG" add bogus
 }
 
+# The reproduction of issue 7: a full disk under a serving vTPM. The guest
+# gets TPM failures while saves fail, the same server serves it normally
+# once space returns, and across a kill -9 on the full disk no GetRandom
+# output is ever given twice.
+t_serve_full_disk() {
+	setup_key
+	local u s=$WORKDIR/s out mnt=$WORKDIR/small r zero
+	zero=$(printf '0%.0s' $(seq 1 64))
+	mkdir -p "$mnt"
+	mount -t tmpfs -o size=512k,mode=0700 tmpfs "$mnt" ||
+		fail "cannot mount a tmpfs (this test needs root)" || return 1
+	# shellcheck disable=SC2064
+	trap "kill_test_processes; umount '$mnt'" EXIT
+	export VTPM_STATE_DIR=$mnt/state VTPM_RUN_DIR=$mnt/run
+	u=$("$VTPMCTL" create) || return 1
+	# one guest session: the disk fills while it runs
+	serve_socket "$u" "$s" --domid 3 --devid 0 || return 1
+	bg_client "$WORKDIR/a" "$s" randhex:16 randhex:16 waitfile:"$WORKDIR/full" \
+		pcrextend:16:$D32 nvdefine:1500014:2048 nvdefine:1500015:2048 \
+		randhex:16 pcrread:16 waitfile:"$WORKDIR/never"
+	wait_for_line "$WORKDIR/a" "^waiting" || return 1
+	dd if=/dev/zero of="$mnt/filler" bs=4k 2>/dev/null
+	touch "$WORKDIR/full"
+	wait_for_line "$WORKDIR/a" "^pcrread" || return 1
+	out=$(cat "$WORKDIR/a")
+	printf '%s\n' "$out" | grep -q '^pcrextend rc=0x101 ' ||
+		fail "PCR_Extend on a full disk" "pcrextend rc=0x101" "$out" || return 1
+	printf '%s\n' "$out" | grep -q '^nvdefine rc=0x101 ' ||
+		fail "NV_DefineSpace on a full disk" "nvdefine rc=0x101" "$out" || return 1
+	printf '%s\n' "$out" | grep -q "^pcrread rc=0x0 $zero" ||
+		fail "PCR 16 after the failed extend" "pcrread rc=0x0 $zero" "$out" || return 1
+	# killed while the disk is full; the same guest's server restarts
+	kill -9 $SERVE_PID
+	wait $SERVE_PID 2>/dev/null
+	wait $BG_PID 2>/dev/null
+	grep '^randhex' "$WORKDIR/a" >"$WORKDIR/rand"
+	serve_socket "$u" "$s" --domid 3 --devid 0 || return 1
+	bg_client "$WORKDIR/b" "$s" randhex:16 randhex:16 pcrread:16 waitfile:"$WORKDIR/space" \
+		pcrextend:16:$D32 pcrread:16 randhex:16
+	wait_for_line "$WORKDIR/b" "^waiting" || return 1
+	rm -f "$mnt/filler"
+	touch "$WORKDIR/space"
+	wait $BG_PID
+	wait_exit $SERVE_PID || fail "serve exit status after EOF" || return 1
+	out=$(cat "$WORKDIR/b")
+	grep '^randhex' "$WORKDIR/b" >>"$WORKDIR/rand"
+	printf '%s\n' "$out" | grep -q "^pcrread rc=0x0 $zero" ||
+		fail "PCR 16 resumed after kill -9" "pcrread rc=0x0 $zero" "$out" || return 1
+	expect_eq "served normally once space returned" "pcrextend rc=0x0 80020000001300000000000000000000010000
+pcrread rc=0x0 $(pcr_after_extend $D32)" "$(printf '%s\n' "$out" | grep '^pcr' | tail -2)" || return 1
+	r=$(wc -l <"$WORKDIR/rand")
+	[ "$r" -ge 6 ] || fail "random outputs recorded" ">= 6" "$r" || return 1
+	expect_eq "GetRandom outputs seen twice" "" "$(cut -d' ' -f3 "$WORKDIR/rand" | sort | uniq -d)"
+}
+
 t_bench_socket() {
 	setup_key
 	local u s=$WORKDIR/s out
 	u=$("$VTPMCTL" create) || return 1
 	serve_socket "$u" "$s" || return 1
 	out=$(client "$s" bench:2000)
-	echo "    $out (GetRandom over the socket transport, python client, state saved per command)"
+	echo "    $out (GetRandom over the socket transport, python client; GetRandom needs no save)"
 	wait_exit $SERVE_PID
 }
 

@@ -7,11 +7,12 @@ locality, flags, reserved; host byte order) followed by len payload bytes,
 exactly as on the character device.
 
 usage: vtpm_client.py SOCKET OP...
-  getrandom:N  pcrextend:PCR:HEX32  pcrread:PCR  nvdefine:IDX:SIZE
+  getrandom:N  randhex:N (GetRandom, prints the bytes)  pcrextend:PCR:HEX32  pcrread:PCR  nvdefine:IDX:SIZE
   nvwrite:IDX:HEX  nvread:IDX:SIZE  nvundefine:IDX  startup  shutdown
   createprimary  createprimary_rsa  raw:HEX  loc:N (locality for what follows)
   cancel (CANCEL for the next seq, sent right after the next command)
   bench:N (N GetRandom round trips, prints cmd/s)  hold (wait for EOF)
+  waitfile:PATH (wait until PATH exists, at most 60 s; a sync point)
 Each op prints one line: "<op> rc=0x... <result>"; exit 1 on transport errors.
 """
 import os
@@ -32,7 +33,7 @@ def tpm(tag, cc, body):
 def build(op):
     a = op.split(":")
     n = a[0]
-    if n == "getrandom":
+    if n in ("getrandom", "randhex"):
         return tpm(0x8001, 0x17b, struct.pack(">H", int(a[1])))
     if n == "startup":
         return tpm(0x8001, 0x144, struct.pack(">H", 0))
@@ -139,6 +140,16 @@ def main():
         if n == "cancel":
             cancel = True
             continue
+        if n == "waitfile":
+            path = op.split(":", 1)[1]
+            print("waiting for %s" % path)
+            sys.stdout.flush()
+            t0 = time.monotonic()
+            while not os.path.exists(path) and time.monotonic() - t0 < 60:
+                time.sleep(0.02)
+            print("waitfile %s" % ("ok" if os.path.exists(path) else "timeout"))
+            sys.stdout.flush()
+            continue
         if n == "hold":
             sys.stdout.flush()
             c.s.recv(65536)  # returns when the server goes away
@@ -162,6 +173,9 @@ def main():
         elif rc == 0 and n == "nvread":
             ln = struct.unpack(">H", r[14:16])[0]
             out = r[16:16 + ln].hex()
+        elif rc == 0 and n == "randhex":
+            ln = struct.unpack(">H", r[10:12])[0]
+            out = r[12:12 + ln].hex()
         elif rc == 0 and n == "getrandom":
             out = "%d bytes" % struct.unpack(">H", r[10:12])[0]
         print("%s rc=0x%x %s" % (n, rc, out))
