@@ -88,6 +88,10 @@ int common_opt(int c, const char *arg)
 	case 'k':
 		key_file = arg;
 		return 1;
+	case 'r':
+		/* libvtpm reads it: volatile state of running guests */
+		setenv("VTPM_RUN_DIR", arg, 1);
+		return 1;
 	}
 	return 0;
 }
@@ -123,6 +127,8 @@ static int do_help(int argc, char **argv)
 	       "  -d, --debug           more log output (twice: libvtpm debug)\n"
 	       "  -s, --state-dir DIR   state root (default $VTPM_STATE_DIR or %s)\n"
 	       "  -k, --key-file FILE   state key (default $VTPM_KEY_FILE or %s if present)\n"
+	       "      --run-dir DIR     volatile state of running guests, a tmpfs\n"
+	       "                        (default $VTPM_RUN_DIR or /run/vtpm)\n"
 	       "  -h, --help            help\n"
 	       "  -V, --version         version\n"
 	       "\nExit status: 0 success, 1 failure, 2 usage error.\n",
@@ -165,6 +171,7 @@ int main(int argc, char **argv)
 		{ "debug",	no_argument,		NULL, 'd' },
 		{ "state-dir",	required_argument,	NULL, 's' },
 		{ "key-file",	required_argument,	NULL, 'k' },
+		{ "run-dir",	required_argument,	NULL, 'r' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ 0 },
@@ -193,6 +200,9 @@ int main(int argc, char **argv)
 			break;
 		case 'k':
 			key_file = optarg;
+			break;
+		case 'r':
+			setenv("VTPM_RUN_DIR", optarg, 1);
 			break;
 		case 'h':
 			return do_help(0, NULL);

@@ -93,7 +93,8 @@ static void serve_usage(void)
 	       "                        as the kernel path does (TPM failures), not refused\n"
 	       "  --syslog              log to syslog instead of stderr\n"
 	       "  -s, --state-dir DIR   state root (default %s)\n"
-	       "  -k, --key-file FILE   state key\n",
+	       "  -k, --key-file FILE   state key\n"
+	       "      --run-dir DIR     volatile state of running guests (default /run/vtpm)\n",
 	       bin_name, bin_name, bin_name, DEFAULT_DEVICE, DEFAULT_STATE_DIR);
 }
 

@@ -49,6 +49,7 @@ const char *effective_key_file(void);
 	{ "debug",	no_argument,		NULL, 'd' },		\
 	{ "state-dir",	required_argument,	NULL, 's' },		\
 	{ "key-file",	required_argument,	NULL, 'k' },		\
+	{ "run-dir",	required_argument,	NULL, 'r' },		\
 	{ "help",	no_argument,		NULL, 'h' }
 /* 1 if c was a common option (handled), 0 if not */
 int common_opt(int c, const char *arg);
