@@ -410,6 +410,39 @@ pcrread rc=0x0 $(pcr_after_extend $D32)" "$(printf '%s\n' "$out" | grep '^pcr' |
 	expect_eq "GetRandom outputs seen twice" "" "$(cut -d' ' -f3 "$WORKDIR/rand" | sort | uniq -d)"
 }
 
+# A server that cannot even open its vTPM because the disk is full (a new
+# session must save its volatile state) answers TPM failures, and serves
+# the same guest as soon as space returns: no restart.
+t_serve_opens_once_space_returns() {
+	setup_key
+	local u s=$WORKDIR/s out mnt=$WORKDIR/small
+	mkdir -p "$mnt"
+	mount -t tmpfs -o size=512k,mode=0700 tmpfs "$mnt" ||
+		fail "cannot mount a tmpfs (this test needs root)" || return 1
+	# shellcheck disable=SC2064
+	trap "kill_test_processes; umount '$mnt'" EXIT
+	export VTPM_STATE_DIR=$mnt/state VTPM_RUN_DIR=$mnt/run
+	u=$("$VTPMCTL" create) || return 1
+	dd if=/dev/zero of="$mnt/filler" bs=4k 2>/dev/null
+	# --fail-unknown: as when the kernel names the instance, serve stays
+	serve_socket "$u" "$s" --fail-unknown --domid 4 --devid 0 || return 1
+	bg_client "$WORKDIR/a" "$s" randhex:16 waitfile:"$WORKDIR/space" randhex:16 \
+		pcrextend:16:$D32 pcrread:16
+	wait_for_line "$WORKDIR/a" "^waiting" || return 1
+	rm -f "$mnt/filler"
+	sleep 1.1	# serve retries at most once a second
+	touch "$WORKDIR/space"
+	wait $BG_PID
+	wait_exit $SERVE_PID || fail "serve exit status after EOF" || return 1
+	out=$(cat "$WORKDIR/a")
+	printf '%s\n' "$out" | head -1 | grep -q '^randhex rc=0x101 ' ||
+		fail "GetRandom while the vTPM cannot open" "randhex rc=0x101" "$out" || return 1
+	printf '%s\n' "$out" | grep -q "^pcrread rc=0x0 $(pcr_after_extend $D32)" ||
+		fail "served once space returned" "pcrread rc=0x0 ..." "$out" || return 1
+	grep -q "opened after all" "$WORKDIR/serve.log" ||
+		fail "serve log" "opened after all" "$(cat "$WORKDIR/serve.log")"
+}
+
 t_bench_socket() {
 	setup_key
 	local u s=$WORKDIR/s out

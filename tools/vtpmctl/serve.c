@@ -45,6 +45,9 @@
 struct server {
 	struct transport t;
 	struct vtpm *vtpm;		/* NULL: answer with failures */
+	char dir[4096], tag[128];	/* what vtpm_new() is given */
+	bool reopen;			/* the open failed for a reason that passes */
+	double next_open;		/* not before (s, monotonic) */
 	char uuid[37];
 	/* the command in flight, shared with the worker */
 	pthread_t worker;
@@ -490,6 +493,56 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* errors of vtpm_new() that go away by themselves: a full or failing disk */
+static bool transient(int err)
+{
+	switch (-err) {
+	case ENOSPC: case EDQUOT: case EIO: case EROFS: case ENOMEM:
+	case EMFILE: case ENFILE: case EAGAIN: case EINTR:
+		return true;
+	}
+	return false;
+}
+
+static struct vtpm *open_vtpm(struct server *s)
+{
+	VTPM_OPTS(o, .state_dir = s->dir, .key_file = effective_key_file(),
+		  .resume_tag = s->tag, .flags = VTPM_F_ROLLBACK_ANCHOR);
+
+	return vtpm_new(&o);
+}
+
+/*
+ * The vTPM could not be opened for a reason that passes (the disk was
+ * full): try again, at most once a second, when a command comes, so the
+ * guest is served once the fault is gone, without a restart.
+ */
+static void retry_open(struct server *s)
+{
+	int err;
+
+	if (!s->reopen || now_s() < s->next_open)
+		return;
+	s->next_open = now_s() + 1.0;
+	s->vtpm = open_vtpm(s);
+	if (!s->vtpm) {
+		err = -errno;
+		s->reopen = transient(err);
+		log_msg(LOG_WARNING, "vTPM %s still cannot be opened: %s%s", s->uuid,
+			vtpm_strerror(err), s->reopen ? "" : "; giving up");
+		return;
+	}
+	if (pthread_create(&s->worker, NULL, worker_main, s)) {
+		log_msg(LOG_ERR, "cannot start the worker thread: %m");
+		vtpm_free(s->vtpm);
+		s->vtpm = NULL;
+		return;
+	}
+	s->reopen = false;
+	log_msg(LOG_INFO, "vTPM %s opened after all: serving (state %s)", s->uuid,
+		s->dir);
+}
+
 static int send_response(struct server *s)
 {
 	int err = s->t.ops->send(&s->t, s->out, s->out_len);
@@ -548,6 +601,8 @@ static int handle_message(struct server *s, const uint8_t *buf, size_t n)
 			return 0;
 		}
 		s->commands++;
+		if (!s->vtpm)
+			retry_open(s);
 		if (!s->vtpm) {
 			failure_now(s, m->seq, buf + HDR_LEN, m->len);
 			return 0;
@@ -673,7 +728,7 @@ static void log_stats(struct server *s)
 int do_serve(int argc, char **argv)
 {
 	struct server *s;
-	char dir[4096], ctx[160], tag[128], boot[64];
+	char dir[4096], ctx[160], boot[64];
 	bool uuid_from_kernel;
 	uint8_t u[16];
 	sigset_t mask;
@@ -787,24 +842,21 @@ int do_serve(int argc, char **argv)
 	log_set_context(ctx);
 
 	read_boot_id(boot, sizeof(boot));
-	snprintf(tag, sizeof(tag), "%s:%s%u:%u", boot, so.socket ? "socket:" : "",
+	snprintf(s->tag, sizeof(s->tag), "%s:%s%u:%u", boot, so.socket ? "socket:" : "",
 		 s->t.domid, s->t.devid);
-	snprintf(dir, sizeof(dir), "%s/%s", state_root, s->uuid);
+	snprintf(s->dir, sizeof(s->dir), "%s/%s", state_root, s->uuid);
 	{
-		VTPM_OPTS(o, .state_dir = dir, .key_file = effective_key_file(),
-			  .resume_tag = tag, .flags = VTPM_F_ROLLBACK_ANCHOR);
 		struct vtpm_info info = { .sz = sizeof(info) };
-
 		double give_up = now_s() + so.wait_s;
 		bool said = false;
 
 		for (;;) {
 			errno = 0;
-			if (vtpm_state_info(dir, &info) == -ENOENT) {
+			if (vtpm_state_info(s->dir, &info) == -ENOENT) {
 				errno = ENOENT;
 				break;
 			}
-			s->vtpm = vtpm_new(&o);
+			s->vtpm = open_vtpm(s);
 			/*
 			 * The server of the guest's previous domain (a reboot)
 			 * may still be powering off: wait for it, bounded.
@@ -822,7 +874,7 @@ int do_serve(int argc, char **argv)
 		err = -errno;
 		if (err == -EBUSY) {
 			log_msg(LOG_ERR, "vTPM state %s is in use by another server (two guests with one uuid?)",
-				dir);
+				s->dir);
 			ret = EXIT_FAIL;
 			goto out;
 		}
@@ -831,14 +883,17 @@ int do_serve(int argc, char **argv)
 			ret = EXIT_FAIL;
 			goto out;
 		}
+		s->reopen = transient(err);
+		s->next_open = now_s() + 1.0;
 		if (err == -ENOENT)
 			log_msg(LOG_ERR, "vTPM %s was never created (no %s); every TPM command fails until the guest is restarted after \"%s create --uuid %s\"",
-				s->uuid, dir, bin_name, s->uuid);
+				s->uuid, s->dir, bin_name, s->uuid);
 		else
-			log_msg(LOG_ERR, "cannot open vTPM %s: %s; every TPM command fails",
-				s->uuid, vtpm_strerror(err));
+			log_msg(LOG_ERR, "cannot open vTPM %s: %s; every TPM command fails%s",
+				s->uuid, vtpm_strerror(err),
+				s->reopen ? " until it can be opened (retried)" : "");
 	} else {
-		log_msg(LOG_INFO, "serving vTPM (state %s)", dir);
+		log_msg(LOG_INFO, "serving vTPM (state %s)", s->dir);
 	}
 
 	/* from here on signals are events of the loop */
