@@ -363,6 +363,7 @@ t_serve_full_disk() {
 	setup_key
 	local u s=$WORKDIR/s out mnt=$WORKDIR/small r zero
 	zero=$(printf '0%.0s' $(seq 1 64))
+	rm -f "$WORKDIR/full" "$WORKDIR/space" "$WORKDIR/never"
 	mkdir -p "$mnt"
 	mount -t tmpfs -o size=512k,mode=0700 tmpfs "$mnt" ||
 		fail "cannot mount a tmpfs (this test needs root)" || return 1
@@ -416,6 +417,7 @@ pcrread rc=0x0 $(pcr_after_extend $D32)" "$(printf '%s\n' "$out" | grep '^pcr' |
 t_serve_opens_once_space_returns() {
 	setup_key
 	local u s=$WORKDIR/s out mnt=$WORKDIR/small
+	rm -f "$WORKDIR/space"
 	mkdir -p "$mnt"
 	mount -t tmpfs -o size=512k,mode=0700 tmpfs "$mnt" ||
 		fail "cannot mount a tmpfs (this test needs root)" || return 1
@@ -461,6 +463,6 @@ for t in $ALL; do
 		echo "ok - vtpmctl $t"
 	else
 		echo "FAIL - vtpmctl $t"
-		[ -f "$WORKDIR/serve.log" ] && sed 's/^/    serve.log: /' "$WORKDIR/serve.log" | tail -5
+		[ -f "$WORKDIR/serve.log" ] && sed "s/^/    serve.log: /" "$WORKDIR/serve.log" | tail -12
 	fi
 done

@@ -24,7 +24,8 @@ static int parse_simple(int argc, char **argv, const char **pos, int nargs,
 {
 	struct option opts[16] = { COMMON_LONGOPTS };
 	char shortopts[64];
-	int n = 6, c, npos = 0;
+	int n = sizeof((struct option[]){ COMMON_LONGOPTS }) / sizeof(struct option);
+	int c, npos = 0;
 
 	for (; extra && extra->name; extra++)
 		opts[n++] = *extra;
