@@ -34,6 +34,7 @@
  * 10^6 blobs a second a run could go on for 10^15 years.
  */
 #include <fcntl.h>
+#include <keyutils.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -115,6 +116,42 @@ int vtpm_load_key_file(const char *path, uint8_t key[VTPM_KEY_LEN])
 		pr_warn("key file %s must hold exactly %d bytes\n", path,
 			VTPM_KEY_LEN);
 		err = -EINVAL;
+	} else {
+		memcpy(key, buf, VTPM_KEY_LEN);
+	}
+	vtpm_explicit_bzero(buf, sizeof(buf));
+	return err;
+}
+
+/*
+ * The host key from the kernel keyring: a "user" key in root's user
+ * keyring, found by description; its permissions let root's other
+ * sessions (systemd's private session keyrings) read it.
+ */
+int vtpm_load_key_keyring(const char *desc, uint8_t key[VTPM_KEY_LEN])
+{
+	uint8_t buf[VTPM_KEY_LEN + 1];
+	key_serial_t k;
+	long n;
+	int err = 0;
+
+	k = keyctl_search(KEY_SPEC_USER_KEYRING, "user", desc, 0);
+	if (k < 0) {
+		err = -errno;
+		if (err == -ENOKEY || err == -EKEYREVOKED || err == -EKEYEXPIRED) {
+			pr_warn("host key \"%s\" is not in the kernel keyring: the host key is locked (vtpmctl manager unlock)\n",
+				desc);
+			return -ENOKEY;
+		}
+		pr_warn("cannot search the kernel keyring for \"%s\": %s\n", desc,
+			strerror(-err));
+		return err;
+	}
+	n = keyctl_read(k, (char *)buf, sizeof(buf));
+	if (n != VTPM_KEY_LEN) {
+		err = n < 0 ? -errno : -EINVAL;
+		pr_warn("cannot read host key \"%s\" from the kernel keyring: %s\n",
+			desc, n < 0 ? strerror(errno) : "not 32 bytes");
 	} else {
 		memcpy(key, buf, VTPM_KEY_LEN);
 	}

@@ -98,6 +98,7 @@ struct blob_meta {
 };
 
 int vtpm_load_key_file(const char *path, uint8_t key[VTPM_KEY_LEN]);
+int vtpm_load_key_keyring(const char *desc, uint8_t key[VTPM_KEY_LEN]);
 int vtpm_sealer_init(struct vtpm_sealer *s, const uint8_t *master_key,
 		     const char *binding);
 void vtpm_sealer_fini(struct vtpm_sealer *s);

@@ -598,7 +598,9 @@ static int vtpm_setup(struct vtpm *v, const struct vtpm_opts *opts, int create,
 {
 	const char *dir = OPT(opts, state_dir, NULL);
 	const char *key_file = OPT(opts, key_file, NULL);
+	const char *key_desc = OPT(opts, key_desc, NULL);
 	uint8_t key[VTPM_KEY_LEN];
+	int have_key = 0;
 	char bbuf[4096];
 	int err, pid = 0;
 
@@ -625,14 +627,20 @@ static int vtpm_setup(struct vtpm *v, const struct vtpm_opts *opts, int create,
 	err = open_run_store(&v->run, run_dir_of(opts), v->uuid, 1);
 	if (err)
 		return err;
-	if (key_file) {
+	if (key_file && *key_file) {
 		err = vtpm_load_key_file(key_file, key);
 		if (err)
 			return err;
+		have_key = 1;
+	} else if (key_desc && *key_desc) {
+		err = vtpm_load_key_keyring(key_desc, key);
+		if (err)
+			return err;
+		have_key = 1;
 	} else if (need_key) {
 		return -ENOKEY;
 	}
-	err = vtpm_sealer_init(&v->sealer, key_file ? key : NULL, v->uuid);
+	err = vtpm_sealer_init(&v->sealer, have_key ? key : NULL, v->uuid);
 	vtpm_explicit_bzero(key, sizeof(key));
 	if (err)
 		return err;
@@ -995,10 +1003,15 @@ struct vtpm *vtpm_new(const struct vtpm_opts *opts)
 	v->perm_generation = pmeta.generation;
 	if (v->flags & VTPM_F_ROLLBACK_ANCHOR) {
 		char buf[32];
-		uint64_t anchor;
+		uint64_t anchor = 0;
 
 		if (!vtpm_anchor_get(&v->gen_anchor, buf, sizeof(buf)) && buf[0] &&
-		    (anchor = strtoull(buf, NULL, 10)) > pmeta.generation) {
+		    (anchor = strtoull(buf, NULL, 10)) == VTPM_ANCHOR_REFUSED) {
+			pr_warn("vTPM %s: not among the vTPMs the manager anchored at the last shutdown (destroyed, or put back while the host was down): refused\n",
+				v->uuid);
+			err = -ESTALE;
+			goto err_release;
+		} else if (buf[0] && anchor > pmeta.generation) {
 			pr_warn("vTPM %s: permanent state generation %llu is older than generation %llu seen before: rollback refused\n",
 				v->uuid, (unsigned long long)pmeta.generation,
 				(unsigned long long)anchor);
@@ -1273,6 +1286,8 @@ int vtpm_state_info(const char *dir, struct vtpm_info *info)
 		run.ops->close(&run);
 	}
 	info->generation = pgen > vgen ? pgen : vgen;
+	if (info->sz >= offsetof(struct vtpm_info, permanent_generation) + sizeof(uint64_t))
+		info->permanent_generation = pgen;
 out:
 	st.ops->close(&st);
 	return libvtpm_err(err);
@@ -1318,6 +1333,38 @@ int vtpm_state_destroy(const char *dir)
 out:
 	st.ops->close(&st);
 	return libvtpm_err(err);
+}
+
+int vtpm_anchor_get_generation(const char *dir, uint64_t *generation)
+{
+	struct vtpm_anchor a;
+	char buf[32];
+	int err;
+
+	if (!dir || !generation)
+		return libvtpm_err(-EINVAL);
+	*generation = 0;
+	err = vtpm_anchor_init(&a, "gen", dir);
+	if (!err)
+		err = vtpm_anchor_get(&a, buf, sizeof(buf));
+	if (!err && buf[0])
+		*generation = strtoull(buf, NULL, 10);
+	return libvtpm_err(err);
+}
+
+int vtpm_anchor_set_generation(const char *dir, uint64_t generation)
+{
+	struct vtpm_anchor a;
+	char buf[32];
+	int err;
+
+	if (!dir)
+		return libvtpm_err(-EINVAL);
+	err = vtpm_anchor_init(&a, "gen", dir);
+	if (err)
+		return libvtpm_err(err);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)generation);
+	return libvtpm_err(vtpm_anchor_set(&a, buf));
 }
 
 int vtpm_get_stats(struct vtpm *v, struct vtpm_stats *st)

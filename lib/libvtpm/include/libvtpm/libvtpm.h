@@ -130,8 +130,21 @@ struct vtpm_opts {
 	 * /run/vtpm.
 	 */
 	const char *run_dir;
+	/*
+	 * The host key in the kernel keyring, used when key_file is not set:
+	 * a 32-byte "user" key with this description in root's user keyring
+	 * (KEY_SPEC_USER_KEYRING), readable by root's other sessions, such as
+	 * the private session keyring systemd gives a service. "vtpmctl
+	 * manager unlock" puts it there (VTPM_HOST_KEY_DESC) once per host
+	 * boot, unsealed by the host's TPM. Missing: -ENOKEY. Each vTPM's key
+	 * is derived from it, as from a key file's.
+	 */
+	const char *key_desc;
 	size_t :0;
 };
+
+/* the host key's description in the kernel keyring (vtpmctl's default) */
+#define VTPM_HOST_KEY_DESC	"libvtpm:hostkey"
 
 #define VTPM_OPTS(NAME, ...)						\
 	struct vtpm_opts NAME = {					\
@@ -214,6 +227,7 @@ struct vtpm_info {
 	uint64_t modified;		/* last state write, seconds since the epoch */
 	uint32_t permanent_size;	/* bytes on disk */
 	uint32_t volatile_size;
+	uint64_t permanent_generation;	/* newest permanent-state generation */
 	size_t :0;
 };
 
@@ -229,6 +243,33 @@ LIBVTPM_API int vtpm_state_info(const char *state_dir, struct vtpm_info *info);
  * @return 0, -ENOENT, -EBUSY if a process serves it
  */
 LIBVTPM_API int vtpm_state_destroy(const char *state_dir);
+
+/*
+ * The rollback anchor of a vTPM ("gen": its newest permanent-state
+ * generation, in the kernel keyring; VTPM_F_ROLLBACK_ANCHOR), for a
+ * manager that keeps it across host reboots (vtpmctl manager: a file
+ * authenticated by the host key and bound to a TPM NV counter). A vTPM
+ * whose permanent state is older than its anchor does not open
+ * (-ESTALE). VTPM_ANCHOR_REFUSED refuses the vTPM whatever its state (a
+ * directory the manager does not know: destroyed, or put there while the
+ * host was down).
+ */
+#define VTPM_ANCHOR_REFUSED	UINT64_MAX
+
+/**
+ * @brief Read the anchor of the vTPM in state_dir.
+ * @return 0 and *generation (0: no anchor); negative errno if the
+ * keyring is unusable
+ */
+LIBVTPM_API int vtpm_anchor_get_generation(const char *state_dir,
+					   uint64_t *generation);
+
+/**
+ * @brief Set the anchor of the vTPM in state_dir (it need not exist yet).
+ * @return 0, negative errno
+ */
+LIBVTPM_API int vtpm_anchor_set_generation(const char *state_dir,
+					   uint64_t generation);
 
 /*
  * Where the time of vtpm_process() goes, summed since vtpm_new(): for
