@@ -61,15 +61,52 @@ bool is_help(const char *arg)
 	return !strcmp(arg, "help") || !strcmp(arg, "-h") || !strcmp(arg, "--help");
 }
 
-/* The key that protects state: --key-file, $VTPM_KEY_FILE, or the default
- * file if it exists; NULL when none is configured. */
+const char *sealed_key_path(void)
+{
+	const char *e = getenv("VTPM_SEALED_KEY");
+
+	return e && *e ? e : DEFAULT_SEALED_KEY;
+}
+
+const char *host_key_desc(void)
+{
+	const char *e = getenv("VTPM_HOST_KEY_DESC");
+
+	return e && *e ? e : VTPM_HOST_KEY_DESC;
+}
+
+enum key_mode key_mode(const char **file)
+{
+	*file = NULL;
+	if (key_file && *key_file) {		/* asked for by name */
+		*file = key_file;
+		return KEY_MODE_FILE;
+	}
+	if (key_file)				/* "" = explicitly none */
+		return access(sealed_key_path(), F_OK) == 0 ? KEY_MODE_TPM : KEY_MODE_NONE;
+	if (access(sealed_key_path(), F_OK) == 0)
+		return KEY_MODE_TPM;
+	if (access(DEFAULT_KEY_FILE, F_OK) == 0) {
+		*file = DEFAULT_KEY_FILE;
+		return KEY_MODE_FILE;
+	}
+	return KEY_MODE_NONE;
+}
+
+/* The key file that protects state in key-file mode; NULL otherwise. */
 const char *effective_key_file(void)
 {
-	if (key_file)
-		return *key_file ? key_file : NULL;	/* "" = explicitly none */
-	if (access(DEFAULT_KEY_FILE, F_OK) == 0)
-		return DEFAULT_KEY_FILE;
-	return NULL;
+	const char *f;
+
+	return key_mode(&f) == KEY_MODE_FILE ? f : NULL;
+}
+
+/* The host key's keyring description in TPM mode; NULL otherwise. */
+const char *effective_key_desc(void)
+{
+	const char *f;
+
+	return key_mode(&f) == KEY_MODE_TPM ? host_key_desc() : NULL;
 }
 
 int common_opt(int c, const char *arg)
@@ -105,7 +142,8 @@ static const struct cmd cmds[] = {
 	{ "list",	do_list,	"list vTPMs" },
 	{ "show",	do_show,	"show one vTPM" },
 	{ "serve",	do_serve,	"serve one vTPM to its guest (xen-tpmback or a test socket)" },
-	{ "keygen",	do_keygen,	"create the 32-byte key that encrypts vTPM state" },
+	{ "keygen",	do_keygen,	"key-file mode: create the 32-byte state key file" },
+	{ "manager",	do_manager,	"the host key sealed to the host's TPM: init, unlock, lock, status" },
 	{ "help",	do_help,	"this text" },
 	{ "version",	do_version,	"print the version" },
 	{ 0 },

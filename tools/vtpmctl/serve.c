@@ -500,6 +500,10 @@ static bool transient(int err)
 	case ENOSPC: case EDQUOT: case EIO: case EROFS: case ENOMEM:
 	case EMFILE: case ENFILE: case EAGAIN: case EINTR:
 		return true;
+	case ENOKEY:
+		/* TPM mode: the host key is not unlocked yet; the same TPM is
+		 * served once "manager unlock" put it into the keyring */
+		return effective_key_desc() != NULL;
 	}
 	return false;
 }
@@ -507,7 +511,8 @@ static bool transient(int err)
 static struct vtpm *open_vtpm(struct server *s)
 {
 	VTPM_OPTS(o, .state_dir = s->dir, .key_file = effective_key_file(),
-		  .resume_tag = s->tag, .flags = VTPM_F_ROLLBACK_ANCHOR);
+		  .key_desc = effective_key_desc(), .resume_tag = s->tag,
+		  .flags = VTPM_F_ROLLBACK_ANCHOR);
 
 	return vtpm_new(&o);
 }
@@ -840,6 +845,9 @@ int do_serve(int argc, char **argv)
 	snprintf(ctx, sizeof(ctx), "uuid=%s domid=%u devid=%u", s->uuid,
 		 s->t.domid, s->t.devid);
 	log_set_context(ctx);
+	if (effective_key_file())
+		log_msg(LOG_WARNING, "key-file mode: the state key is the plain file %s, not sealed to the host's TPM (vtpmctl manager init)",
+			effective_key_file());
 
 	read_boot_id(boot, sizeof(boot));
 	snprintf(s->tag, sizeof(s->tag), "%s:%s%u:%u", boot, so.socket ? "socket:" : "",

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <glob.h>
+#include <keyutils.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,7 +152,7 @@ int do_create(int argc, char **argv)
 		{ "plaintext",	no_argument,		NULL, 'P' },
 		{ 0 },
 	};
-	const char *pos[1] = { 0 }, *key = effective_key_file();
+	const char *pos[1] = { 0 }, *key = effective_key_file(), *desc;
 	char dir[4096], canon[37];
 	uint8_t u[16];
 	bool existed;
@@ -161,6 +162,7 @@ int do_create(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	key = effective_key_file();
+	desc = effective_key_desc();
 	if (create_uuid) {
 		if (uuid_parse_str(create_uuid, u)) {
 			p_usage_err("malformed uuid \"%s\" (want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
@@ -172,11 +174,16 @@ int do_create(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	uuid_format(u, canon);
-	if (create_plaintext && key) {
-		p_err("--plaintext conflicts with the configured key %s", key);
+	if (create_plaintext && (key || desc)) {
+		p_err("--plaintext conflicts with the configured key %s", key ? key : sealed_key_path());
 		return EXIT_USAGE;
 	}
-	if (!create_plaintext && !key) {
+	if (desc && keyctl_search(KEY_SPEC_USER_KEYRING, "user", desc, 0) < 0) {
+		p_err("the host key is locked (\"%s\" not in the kernel keyring): \"%s manager unlock\" first",
+		      desc, bin_name);
+		return EXIT_FAIL;
+	}
+	if (!create_plaintext && !key && !desc) {
 		p_err("no state key (%s or --key-file); create one with \"%s keygen\" or pass --plaintext to store this vTPM unencrypted",
 		      DEFAULT_KEY_FILE, bin_name);
 		return EXIT_FAIL;
@@ -194,7 +201,7 @@ int do_create(int argc, char **argv)
 	existed = access(dir, F_OK) == 0;
 	{
 		VTPM_OPTS(o, .state_dir = dir, .version = create_version,
-			  .key_file = key,
+			  .key_file = key, .key_desc = desc,
 			  .flags = VTPM_F_ROLLBACK_ANCHOR |
 				   (create_plaintext ? VTPM_F_PLAINTEXT : 0));
 
@@ -214,7 +221,7 @@ int do_create(int argc, char **argv)
 	if (json_output) {
 		printf("{\"uuid\": \"%s\", \"tpm\": \"%s\", \"encrypted\": %s, \"state_dir\": ",
 		       canon, create_version == VTPM_TPM_1_2 ? "1.2" : "2.0",
-		       key ? "true" : "false");
+		       key || desc ? "true" : "false");
 		json_string(stdout, dir);
 		printf("}\n");
 	} else {

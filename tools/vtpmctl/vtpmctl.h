@@ -12,6 +12,9 @@
 #define DEFAULT_STATE_DIR	"/var/lib/vtpm"
 #define DEFAULT_KEY_FILE	"/etc/vtpm/state.key"
 #define DEFAULT_DEVICE		"/dev/xen-tpmback"
+#define DEFAULT_SEALED_KEY	"/etc/vtpm/host-key.sealed"
+#define DEFAULT_TCTI		"device:/dev/tpmrm0"
+#define DEFAULT_NV_INDEX	0x01805654	/* owner range; "VT" */
 
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -40,6 +43,19 @@ int cmd_select(const struct cmd *cmds, int argc, char **argv,
 	       int (*help)(int, char **));
 bool is_help(const char *arg);
 const char *effective_key_file(void);
+
+/*
+ * Where the host key comes from: a key file (--key-file, $VTPM_KEY_FILE,
+ * or /etc/vtpm/state.key when no sealed key exists: key-file mode), the
+ * kernel keyring (a sealed key file exists: TPM mode, "manager unlock"),
+ * or nowhere.
+ */
+enum key_mode { KEY_MODE_NONE, KEY_MODE_FILE, KEY_MODE_TPM };
+enum key_mode key_mode(const char **file);
+const char *effective_key_desc(void);	/* TPM mode: the keyring description */
+const char *sealed_key_path(void);	/* $VTPM_SEALED_KEY or the default */
+const char *host_key_desc(void);	/* $VTPM_HOST_KEY_DESC or libvtpm's */
+const char *tcti_conf(void);		/* manager.c: --tcti, $VTPM_TCTI */
 
 /* options every command accepts, so "vtpmctl list -j" works too */
 #define COMMON_SHORTOPTS "+jpds:k:h"
@@ -78,5 +94,6 @@ int do_list(int argc, char **argv);
 int do_show(int argc, char **argv);
 int do_serve(int argc, char **argv);
 int do_keygen(int argc, char **argv);
+int do_manager(int argc, char **argv);
 
 #endif /* VTPMCTL_H */
