@@ -31,10 +31,12 @@ kill_test_processes() {
 
 # the rollback anchors the tests' vTPMs left in root's user keyring
 drop_anchor_keys() {
-	local k
+	local k d
 	command -v keyctl >/dev/null || return 0
 	for k in $(keyctl rlist @u 2>/dev/null); do
-		case "$(keyctl rdescribe "$k" 2>/dev/null)" in
+		# "type;uid;gid;perm;description"
+		d=$(keyctl rdescribe "$k" 2>/dev/null)
+		case "${d#*;*;*;*;}" in
 		"libvtpm:"*":$WORKDIR/"*) keyctl invalidate "$k" 2>/dev/null ;;
 		esac
 	done
