@@ -123,7 +123,9 @@ install-tools:
 	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/vtpm-hotplug
 	$(subst_paths) $(TOP)/udev/80-xen-tpmback.rules >$(DESTDIR)$(UDEVRULESDIR)/80-xen-tpmback.rules
 	$(subst_paths) '$(TOP)/systemd/vtpm-serve@.service' >'$(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-serve@.service'
-	chmod 0644 $(DESTDIR)$(UDEVRULESDIR)/80-xen-tpmback.rules '$(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-serve@.service'
+	$(subst_paths) $(TOP)/systemd/vtpm-unlock.service >$(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-unlock.service
+	chmod 0644 $(DESTDIR)$(UDEVRULESDIR)/80-xen-tpmback.rules '$(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-serve@.service' \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-unlock.service
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/default/vtpm ]; then \
 		echo "install: $(DESTDIR)$(SYSCONFDIR)/default/vtpm exists, kept"; \
 	else $(subst_paths) $(TOP)/udev/vtpm.default >$(DESTDIR)$(SYSCONFDIR)/default/vtpm; \
@@ -151,7 +153,7 @@ install-dkms:
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vtpmctl $(DESTDIR)$(MANDIR)/man8/vtpmctl.8 \
 		$(DESTDIR)$(LIBEXECDIR)/vtpm-hotplug $(DESTDIR)$(UDEVRULESDIR)/80-xen-tpmback.rules \
-		'$(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-serve@.service'
+		'$(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-serve@.service' $(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-unlock.service
 	-rmdir $(DESTDIR)$(LIBEXECDIR)
 	@echo "uninstall: $(SYSCONFDIR)/default/vtpm, /etc/vtpm and /var/lib/vtpm (vTPM state) are kept"
 
