@@ -401,6 +401,26 @@ t_unclean_shutdown() {
 	expect_eq "NV after power loss" "nvread rc=0x0 00000003" "$(client "$s" nvread:1500025:4)"
 }
 
+# A crash between writing an anchor file and moving the counter (the
+# fault injected): the next unlock (or lock) accepts that anchor, finishes
+# the move and never reuses its counter value.
+t_crash_between_anchor_and_counter() {
+	local c
+	start_swtpm tpm || return 1
+	init_unlock || return 1
+	c=$(nv_counter)
+	VTPM_TEST_CRASH_BEFORE_INCREMENT=1 run_rc 3 "$VTPMCTL" manager lock || return 1
+	expect_eq "counter not moved" "$c" "$(nv_counter)" || return 1
+	reboot_host tpm || return 1
+	run_rc 0 "$VTPMCTL" manager unlock || return 1
+	printf '%s' "$ERR" | grep -q "previous boot ended without" && fail "the lock's anchor was taken as clean" "" "$ERR" && return 1
+	expect_eq "counter: the lost increment, then this boot's (not reusing a value)" $((c + 2)) "$(nv_counter)" || return 1
+	VTPM_TEST_CRASH_BEFORE_INCREMENT=1 run_rc 3 "$VTPMCTL" manager lock || return 1
+	run_rc 0 "$VTPMCTL" manager lock || return 1
+	reboot_host tpm || return 1
+	run_rc 0 "$VTPMCTL" manager unlock
+}
+
 ALL=$(declare -F | awk '$3 ~ /^t_/ { print substr($3, 3) }')
 [ $# -gt 0 ] && ALL="$*"
 command -v swtpm >/dev/null || { echo "FAIL - manager: swtpm missing (apt-get install swtpm)"; exit 1; }
