@@ -338,6 +338,15 @@ t_rollback_one_vtpm_across_reboot() {
 	serve_socket "$u2" "$s" || return 1
 	client "$s" getrandom:8 | grep -q '^getrandom rc=0x0' || fail "the other vTPM is served"
 	wait_exit $SERVE_PID
+	# destroyed and created again with the same uuid: a new TPM, anchored anew
+	"$VTPMCTL" destroy "$u" || return 1
+	"$VTPMCTL" create --uuid "$u" >/dev/null || return 1
+	run_rc 0 "$VTPMCTL" manager lock || return 1
+	reboot_host tpm || return 1
+	run_rc 0 "$VTPMCTL" manager unlock || return 1
+	serve_socket "$u" "$s" || return 1
+	client "$s" getrandom:8 | grep -q '^getrandom rc=0x0' || fail "re-created vTPM served after a reboot" || return 1
+	wait_exit $SERVE_PID
 	# a destroyed vTPM put back while the host is down is refused too
 	cp -a "$VTPM_STATE_DIR/$u2" "$WORKDIR/copy2" || return 1
 	"$VTPMCTL" destroy "$u2" || return 1

@@ -1092,10 +1092,10 @@ static int do_unlock(int argc, char **argv)
 			refused++;
 			continue;
 		}
+		/* a keyring anchor is from this boot (a second unlock): it is
+		 * the newest word, also after a destroy and create */
 		vtpm_anchor_get_generation(dir, &g);
-		if (g == VTPM_ANCHOR_REFUSED)
-			g = 0;
-		if (e->gen > g)
+		if (!g || g == VTPM_ANCHOR_REFUSED)
 			g = e->gen;
 		e->gen = g;
 		if (vtpm_anchor_set_generation(dir, g)) {
@@ -1195,10 +1195,13 @@ static int do_lock(int argc, char **argv)
 		uint64_t g = 0;
 
 		vtpm_dir(names[i], dir, sizeof(dir));
+		/* the keyring anchors hold what this boot committed (a vTPM
+		 * destroyed and created again starts over); the anchor file's
+		 * generation only for a vTPM that has none */
 		vtpm_anchor_get_generation(dir, &g);
 		if (g == VTPM_ANCHOR_REFUSED)
 			continue;	/* stays refused */
-		if (e && e->gen > g)
+		if (!g && e)
 			g = e->gen;
 		if (!g)
 			continue;	/* never anchored: unknown */
@@ -1375,13 +1378,17 @@ static int do_status(int argc, char **argv)
 		       !strcmp(mode, "none") ? " (no host key: vtpmctl manager init, or keygen for key-file mode)" : "");
 		if (kf)
 			printf("key file:    %s\n", kf);
-		printf("sealed key:  %s%s%s\n", path, sealed_ok ? "" : access(path, F_OK) ? " (absent)" : " (unusable: ",
-		       sealed_ok || access(path, F_OK) ? "" : why);
+		if (sealed_ok)
+			printf("sealed key:  %s\n", path);
+		else if (access(path, F_OK))
+			printf("sealed key:  %s (absent)\n", path);
+		else
+			printf("sealed key:  %s (unusable: %s)\n", path, why);
 		printf("unlocked:    %s\n", !unlocked ? "no" : key_matches ? "yes" :
 		       sealed_ok ? "a key is in the keyring, but not this sealed key's" : "yes");
 		printf("pcrs:        %s\n", pcrs);
-		printf("tpm:         %s%s%s\n", tcti_conf(), tpm_ok ? "" : " (unreachable)",
-		       terr[0] ? "" : "");
+		printf("tpm:         %s%s\n", tcti_conf(),
+		       tpm_ok ? "" : sealed_ok ? " (unreachable)" : "");
 		if (terr[0])
 			printf("tpm error:   %s\n", terr);
 		printf("nv counter:  %s", nvs);
