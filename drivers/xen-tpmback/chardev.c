@@ -31,13 +31,19 @@
 
 /**
  * struct xen_tpmbk_file - one open file description of /dev/xen-tpmback
- * @lock:  protects @tpmif while attaching (ATTACH against ATTACH)
- * @tpmif: the device this fd is attached to; set once, under @lock,
- *	   published with smp_store_release(), constant until release
+ * @lock:      protects @tpmif while attaching (ATTACH against ATTACH)
+ * @tpmif:     the device this fd is attached to; set once, under @lock,
+ *	       published with smp_store_release(), constant until release
+ * @read_lock: protects @bounce; serialises the readers of this fd. Held
+ *	       across copy_to_user(): it is this fd's alone, never taken by
+ *	       the guest's side, the watchdog or the xenwatch thread
+ * @bounce:    a message on its way to userspace
  */
 struct xen_tpmbk_file {
-	struct mutex lock;
+	struct mutex lock;		/* protects @tpmif while attaching */
 	struct xen_tpmif *tpmif;
+	struct mutex read_lock;		/* protects @bounce */
+	u8 bounce[sizeof(struct xen_tpmback_msg) + XEN_TPMBK_MAX_PACKET];
 };
 
 /* protects xen_tpmbk_devices and the membership of every device on it */
@@ -150,6 +156,7 @@ static int xen_tpmbk_fops_open(struct inode *inode, struct file *filp)
 	if (!file)
 		return -ENOMEM;
 	mutex_init(&file->lock);
+	mutex_init(&file->read_lock);
 	filp->private_data = file;
 	return stream_open(inode, filp);
 }
@@ -158,13 +165,7 @@ static void detach(struct xen_tpmbk_file *file, struct xen_tpmif *tpmif)
 {
 	mutex_lock(&tpmif->lock);
 	tpmif->attached = NULL;
-	tpmif->unattached_since = jiffies;
-	tpmif->cancel_pending = false;
-	if (tpmif->cmd_state != XEN_TPMBK_CMD_NONE) {
-		pr_warn_ratelimited("dom%u vtpm%u: server went away, command %u failed\n",
-				    tpmif->domid, tpmif->devid, tpmif->seq);
-		xen_tpmif_fail_locked(tpmif, XEN_TPMBK_ERR_FAILURE);
-	}
+	xen_tpmif_apply_locked(tpmif, xen_tpmbk_cmd_detach(&tpmif->cmd, jiffies));
 	mutex_unlock(&tpmif->lock);
 	xen_tpmif_put(tpmif);
 }
@@ -185,15 +186,54 @@ static int xen_tpmbk_fops_release(struct inode *inode, struct file *filp)
 
 	if (file->tpmif)
 		detach(file, file->tpmif);
+	mutex_destroy(&file->read_lock);
 	mutex_destroy(&file->lock);
 	kfree(file);
 	return 0;
 }
 
+/* Lockless, for wait_event(): fetch_msg() checks again under the lock. */
 static bool msg_ready(struct xen_tpmif *tpmif)
 {
-	return READ_ONCE(tpmif->cancel_pending) ||
-	       READ_ONCE(tpmif->cmd_state) == XEN_TPMBK_CMD_QUEUED;
+	return READ_ONCE(tpmif->gone) ||
+	       READ_ONCE(tpmif->cmd.cancel_pending) ||
+	       READ_ONCE(tpmif->cmd.state) == XEN_TPMBK_CMD_QUEUED;
+}
+
+/*
+ * Put the next message into the bounce buffer. Returns its size, 0 when
+ * the device is gone, -EAGAIN when there is none, -EINVAL when @count is
+ * too small for it. *type and *seq name it for xen_tpmbk_cmd_delivered().
+ */
+static ssize_t fetch_msg(struct xen_tpmbk_file *file, struct xen_tpmif *tpmif,
+			 size_t count, u32 *type, u32 *seq)
+{
+	struct xen_tpmback_msg msg = { };
+	ssize_t ret;
+
+	mutex_lock(&tpmif->lock);
+	ret = 0;
+	if (tpmif->gone)
+		goto out_unlock;
+	ret = -EAGAIN;
+	*type = xen_tpmbk_cmd_next_msg(&tpmif->cmd, seq);
+	if (!*type)
+		goto out_unlock;
+	msg.type = *type;
+	msg.seq = *seq;
+	if (*type == XEN_TPMBACK_MSG_CMD) {
+		msg.len = tpmif->cmd.len;
+		msg.locality = tpmif->cmd.locality;
+	}
+	ret = -EINVAL;
+	if (count < sizeof(msg) + msg.len)
+		goto out_unlock;
+	memcpy(file->bounce, &msg, sizeof(msg));
+	memcpy(file->bounce + sizeof(msg), tpmif->cmd_buf, msg.len);
+	ret = sizeof(msg) + msg.len;
+out_unlock:
+	mutex_unlock(&tpmif->lock);
+	return ret;
 }
 
 /**
@@ -203,6 +243,11 @@ static bool msg_ready(struct xen_tpmif *tpmif)
  * @count: its size; must hold the whole message
  * @off:   unused
  *
+ * The message is copied to a bounce buffer under the device's lock and to
+ * userspace without it, so that a reader whose buffer faults slowly
+ * stalls nobody but itself; a message overtaken meanwhile (cancelled,
+ * failed by the watchdog) does not count and the next one is read.
+ *
  * Return: the message's size; 0 once the device is gone; -EINVAL if
  * @count is too small (nothing is lost); -EAGAIN with O_NONBLOCK;
  * -ENOTCONN on an fd not attached.
@@ -210,61 +255,48 @@ static bool msg_ready(struct xen_tpmif *tpmif)
 static ssize_t xen_tpmbk_fops_read(struct file *filp, char __user *buf,
 				   size_t count, loff_t *off)
 {
+	struct xen_tpmbk_file *file = filp->private_data;
 	struct xen_tpmif *tpmif = file_tpmif(filp);
-	struct xen_tpmback_msg msg = { };
+	struct xen_tpmbk_timeouts to;
+	struct xen_tpmbk_fx fx;
+	u32 type, seq;
+	bool current_msg;
 	ssize_t ret;
 
 	if (!tpmif)
 		return -ENOTCONN;
 
-	mutex_lock(&tpmif->lock);
-	while (!tpmif->gone && !msg_ready(tpmif)) {
-		mutex_unlock(&tpmif->lock);
-		if (filp->f_flags & O_NONBLOCK)
-			return -EAGAIN;
-		ret = wait_event_interruptible(tpmif->waitq,
-					       msg_ready(tpmif) ||
-					       READ_ONCE(tpmif->gone));
-		if (ret)
-			return ret;
+	if (mutex_lock_interruptible(&file->read_lock))
+		return -ERESTARTSYS;
+	for (;;) {
+		ret = fetch_msg(file, tpmif, count, &type, &seq);
+		if (ret == -EAGAIN) {
+			if (filp->f_flags & O_NONBLOCK)
+				break;
+			ret = wait_event_interruptible(tpmif->waitq,
+						       msg_ready(tpmif));
+			if (ret)
+				break;
+			continue;
+		}
+		if (ret <= 0)
+			break;
+		if (copy_to_user(buf, file->bounce, ret)) {
+			ret = -EFAULT;
+			break;
+		}
+		xen_tpmif_timeouts(&to);
 		mutex_lock(&tpmif->lock);
+		current_msg = xen_tpmbk_cmd_delivered(&tpmif->cmd, type, seq,
+						      jiffies, &to, &fx);
+		if (current_msg && type == XEN_TPMBACK_MSG_CMD)
+			tpmif->commands++;
+		xen_tpmif_apply_locked(tpmif, fx);
+		mutex_unlock(&tpmif->lock);
+		if (current_msg)
+			break;
 	}
-
-	if (tpmif->gone) {
-		ret = 0;
-		goto out_unlock;
-	}
-
-	msg.seq = tpmif->seq;
-	if (tpmif->cancel_pending) {
-		msg.type = XEN_TPMBACK_MSG_CANCEL;
-		ret = -EINVAL;
-		if (count < sizeof(msg))
-			goto out_unlock;
-		ret = -EFAULT;
-		if (copy_to_user(buf, &msg, sizeof(msg)))
-			goto out_unlock;
-		tpmif->cancel_pending = false;
-		ret = sizeof(msg);
-		goto out_unlock;
-	}
-
-	msg.type = XEN_TPMBACK_MSG_CMD;
-	msg.len = tpmif->cmd_len;
-	msg.locality = tpmif->locality;
-	ret = -EINVAL;
-	if (count < sizeof(msg) + tpmif->cmd_len)
-		goto out_unlock;
-	ret = -EFAULT;
-	if (copy_to_user(buf, &msg, sizeof(msg)) ||
-	    copy_to_user(buf + sizeof(msg), tpmif->cmd, tpmif->cmd_len))
-		goto out_unlock;
-	tpmif->cmd_state = XEN_TPMBK_CMD_SENT;
-	tpmif->commands++;
-	ret = sizeof(msg) + tpmif->cmd_len;
-
-out_unlock:
-	mutex_unlock(&tpmif->lock);
+	mutex_unlock(&file->read_lock);
 	return ret;
 }
 
@@ -278,7 +310,8 @@ out_unlock:
  * Return: @count when the response went to the guest; -ESTALE when it
  * answers no command in hand (a late answer), dropped; -EINVAL when it is
  * malformed, and the guest's command then fails with a TPM error;
- * -ENODEV once the device is gone or disconnected.
+ * -ENODEV once the device is gone or disconnected (the command was
+ * answered with a failure when the frontend went away).
  */
 static ssize_t xen_tpmbk_fops_write(struct file *filp, const char __user *ubuf,
 				    size_t count, loff_t *off)
@@ -287,6 +320,8 @@ static ssize_t xen_tpmbk_fops_write(struct file *filp, const char __user *ubuf,
 	const size_t max = sizeof(struct xen_tpmback_msg) + XEN_TPMBK_MAX_PACKET;
 	struct xen_tpmback_msg *msg;
 	size_t len = min(count, max);
+	struct xen_tpmbk_fx fx;
+	bool valid;
 	u8 *buf;
 	ssize_t ret;
 
@@ -299,28 +334,23 @@ static ssize_t xen_tpmbk_fops_write(struct file *filp, const char __user *ubuf,
 		return PTR_ERR(buf);
 	msg = (struct xen_tpmback_msg *)buf;
 
+	valid = count <= max && !xen_tpmbk_check_rsp_msg(msg, len) &&
+		!xen_tpmbk_check_response(buf + sizeof(*msg), msg->len);
+
 	mutex_lock(&tpmif->lock);
 	ret = -ENODEV;
 	if (tpmif->gone)
 		goto out_unlock;
 
-	if (len >= sizeof(*msg) &&
-	    (tpmif->cmd_state != XEN_TPMBK_CMD_SENT || msg->seq != tpmif->seq)) {
-		ret = -ESTALE;
-		goto out_unlock;
-	}
-	if (count > max || xen_tpmbk_check_rsp_msg(msg, len) ||
-	    xen_tpmbk_check_response(buf + sizeof(*msg), msg->len)) {
-		ret = -EINVAL;
-		if (tpmif->cmd_state != XEN_TPMBK_CMD_SENT)
-			goto out_unlock;
-		pr_warn_ratelimited("dom%u vtpm%u: malformed response from the server, command %u failed\n",
-				    tpmif->domid, tpmif->devid, tpmif->seq);
-		xen_tpmif_fail_locked(tpmif, XEN_TPMBK_ERR_FAILURE);
-		goto out_unlock;
-	}
-
-	ret = xen_tpmif_respond_locked(tpmif, buf + sizeof(*msg), msg->len);
+	ret = xen_tpmbk_cmd_response(&tpmif->cmd, len >= sizeof(*msg),
+				     len >= sizeof(*msg) ? msg->seq : 0,
+				     valid, &fx);
+	if (!ret && !tpmif->connected)
+		ret = -ENODEV;
+	if (fx.flags & XEN_TPMBK_FX_RESPOND)
+		xen_tpmif_put_response_locked(tpmif, buf + sizeof(*msg),
+					      msg->len);
+	xen_tpmif_apply_locked(tpmif, fx);
 	if (!ret)
 		ret = count;
 
@@ -352,9 +382,9 @@ static __poll_t xen_tpmbk_fops_poll(struct file *filp, poll_table *wait)
 	mutex_lock(&tpmif->lock);
 	if (tpmif->gone)
 		mask = EPOLLHUP | EPOLLIN | EPOLLRDNORM;
-	else if (msg_ready(tpmif))
+	else if (xen_tpmbk_cmd_msg_ready(&tpmif->cmd))
 		mask |= EPOLLIN | EPOLLRDNORM;
-	if (!tpmif->gone && tpmif->cmd_state == XEN_TPMBK_CMD_SENT)
+	if (!tpmif->gone && tpmif->cmd.state == XEN_TPMBK_CMD_SENT)
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	mutex_unlock(&tpmif->lock);
 	return mask;
@@ -377,6 +407,7 @@ static void fill_attach(struct xen_tpmback_attach *arg, struct xen_tpmif *tpmif)
 static int try_attach(struct xen_tpmbk_file *file,
 		      struct xen_tpmback_attach *arg, struct xen_tpmif **out)
 {
+	struct xen_tpmbk_timeouts to;
 	struct xen_tpmif *tpmif;
 	int ret = -ENOENT;
 
@@ -385,6 +416,7 @@ static int try_attach(struct xen_tpmbk_file *file,
 	if (!tpmif)
 		goto out_unlock;
 
+	xen_tpmif_timeouts(&to);
 	mutex_lock(&tpmif->lock);
 	if (tpmif->attached) {
 		ret = -EBUSY;
@@ -392,17 +424,22 @@ static int try_attach(struct xen_tpmbk_file *file,
 		xen_tpmif_get(tpmif);
 		tpmif->attached = file;
 		/* A command held for a server now runs on the server's clock. */
-		xen_tpmif_arm_watchdog_locked(tpmif);
+		xen_tpmif_apply_locked(tpmif,
+				       xen_tpmbk_cmd_attach(&tpmif->cmd,
+							    jiffies, &to));
 		fill_attach(arg, tpmif);
 		*out = tpmif;
 		ret = 0;
 	}
 	mutex_unlock(&tpmif->lock);
-	if (!ret)
-		wake_up_interruptible(&tpmif->waitq);
 out_unlock:
 	mutex_unlock(&xen_tpmbk_devices_lock);
 	return ret;
+}
+
+static bool devices_changed(int gen)
+{
+	return atomic_read(&xen_tpmbk_generation) != gen;
 }
 
 /**
@@ -454,8 +491,8 @@ static long xen_tpmbk_ioc_attach(struct xen_tpmbk_file *file,
 		if (ret != -ENOENT || !(arg.flags & XEN_TPMBACK_ATTACH_WAIT))
 			break;
 		left = wait_event_interruptible_timeout(xen_tpmbk_attach_wq,
-				atomic_read(&xen_tpmbk_generation) != gen,
-				timeout);
+							devices_changed(gen),
+							timeout);
 		if (left < 0) {
 			ret = left;
 			break;
@@ -477,8 +514,8 @@ static long xen_tpmbk_ioc_attach(struct xen_tpmbk_file *file,
 	}
 	/* Publish a fully attached device to read/write/poll (acquire there). */
 	smp_store_release(&file->tpmif, tpmif);
-	pr_info("dom%u vtpm%u: server attached (pid %d)\n", tpmif->domid,
-		tpmif->devid, task_tgid_nr(current));
+	xen_tpmif_printk(tpmif, KERN_INFO, "server attached (pid %d)\n",
+			 task_tgid_nr(current));
 
 out_unlock:
 	mutex_unlock(&file->lock);

@@ -41,6 +41,7 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/ratelimit.h>
 #include <linux/uuid.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -66,18 +67,31 @@ struct xen_tpmif {
 	domid_t domid;
 	unsigned int devid;
 	uuid_t uuid;
+	char irq_name[32];		/* "xen-tpmback-<domid>-<devid>" */
 
-	/* protects the xenbus state transitions, connect and disconnect */
+	/*
+	 * protects the xenbus state transitions, connect and disconnect,
+	 * and the fields below up to @lock
+	 */
 	struct mutex state_lock;
-	/* The xenbus device; NULL once removed. */
+	/* The xenbus device; NULL once removed (also under @lock). */
 	struct xenbus_device *dev;
 	/* watch on our "online" node; xenbus.c only */
 	struct xenbus_watch online_watch;
+	/* watch on the guest's control/shutdown node; xenbus.c only */
+	struct xenbus_watch shutdown_watch;
 	/* ring-ref and event-channel of the current connection */
 	grant_ref_t ring_ref;
 	evtchn_port_t evtchn;
+	/* connects (map + bind) the guest may cause, per device */
+	struct xen_tpmbk_bucket connect_bucket;
+	/* a connect the bucket deferred */
+	struct delayed_work connect_retry;
 
-	/* protects everything below, the page and the irq while connected */
+	/*
+	 * protects everything below, the page and the irq while connected.
+	 * Never held across a copy to or from userspace.
+	 */
 	struct mutex lock;
 	void *page;			/* the mapped page, NULL when not */
 	int irq;			/* bound irq, valid while connected */
@@ -85,24 +99,38 @@ struct xen_tpmif {
 	bool broken;			/* protocol violation: channel masked */
 	bool gone;			/* the xenbus device was removed */
 
-	enum xen_tpmbk_cmd_state cmd_state;
-	bool cancel_pending;		/* CANCEL to hand to userspace */
-	bool cancel_forwarded;		/* CANCEL handed to userspace */
-	u32 seq;			/* seq of the current/last command */
-	u8 locality;			/* of the current command */
-	u32 cmd_len;			/* length of @cmd */
-	u8 cmd[XEN_TPMBK_MAX_PACKET];	/* the current command (a copy) */
-	unsigned long deadline;		/* jiffies when the watchdog fires */
-	unsigned long unattached_since;	/* jiffies since no server attached */
+	struct xen_tpmbk_cmd cmd;	/* the command state machine */
+	u32 cmd_copied;			/* bytes of @cmd_buf copied from the page */
+	u8 cmd_buf[XEN_TPMBK_MAX_PACKET]; /* the current command (a copy) */
 
 	struct xen_tpmbk_file *attached; /* the server's fd, or NULL */
 	u64 commands;			/* forwarded to userspace */
 	u64 failed;			/* answered with a TPM failure by us */
+	/* guest-triggered messages of this device */
+	struct ratelimit_state log_rs;
 
 	wait_queue_head_t waitq;	/* readers and pollers of @attached */
 	struct work_struct event_work;	/* handles an event channel event */
-	struct delayed_work watchdog;	/* fails a command not answered */
+	struct delayed_work watchdog;	/* ends a command not answered */
 };
+
+/* Messages the guest can trigger: rate limited per device. */
+__printf(3, 4)
+void xen_tpmif_printk(struct xen_tpmif *tpmif, const char *level,
+		      const char *fmt, ...);
+#define xen_tpmif_printk_rl(tpmif, level, fmt, ...)			\
+do {									\
+	struct xen_tpmif *__tpmif = (tpmif);				\
+									\
+	if (__ratelimit(&__tpmif->log_rs))				\
+		xen_tpmif_printk(__tpmif, level, fmt, ##__VA_ARGS__);	\
+} while (0)
+#define xen_tpmif_warn_rl(tpmif, fmt, ...)				\
+	xen_tpmif_printk_rl(tpmif, KERN_WARNING, fmt, ##__VA_ARGS__)
+#define xen_tpmif_info_rl(tpmif, fmt, ...)				\
+	xen_tpmif_printk_rl(tpmif, KERN_INFO, fmt, ##__VA_ARGS__)
+
+extern struct workqueue_struct *xen_tpmbk_wq;
 
 /* tpmback.c: the page, the event channel and the command path */
 int xen_tpmif_connect(struct xen_tpmif *tpmif, grant_ref_t ring_ref,
@@ -110,9 +138,11 @@ int xen_tpmif_connect(struct xen_tpmif *tpmif, grant_ref_t ring_ref,
 void xen_tpmif_disconnect(struct xen_tpmif *tpmif);
 void xen_tpmif_process_pending(struct xen_tpmif *tpmif);
 void xen_tpmif_init(struct xen_tpmif *tpmif);
-void xen_tpmif_fail_locked(struct xen_tpmif *tpmif, enum xen_tpmbk_error err);
-void xen_tpmif_arm_watchdog_locked(struct xen_tpmif *tpmif);
-int xen_tpmif_respond_locked(struct xen_tpmif *tpmif, const u8 *rsp, u32 len);
+void xen_tpmif_apply_locked(struct xen_tpmif *tpmif, struct xen_tpmbk_fx fx);
+void xen_tpmif_put_response_locked(struct xen_tpmif *tpmif, const u8 *rsp,
+				   u32 len);
+void xen_tpmif_timeouts(struct xen_tpmbk_timeouts *to);
+void xen_tpmif_set_draining(struct xen_tpmif *tpmif, bool draining);
 void xen_tpmif_get(struct xen_tpmif *tpmif);
 void xen_tpmif_put(struct xen_tpmif *tpmif);
 void xen_tpmbk_params_init(void);

@@ -23,17 +23,23 @@
  * xen_tpmbk_shr_read() - snapshot the header of the shared page
  * @page: the mapped page
  * @shr:  filled with one read of each header field
+ *
+ * The state is read first: a length read before it could belong to the
+ * previous command (the frontend writes length, then SUBMIT).
  */
 void xen_tpmbk_shr_read(const void *page, struct xen_tpmbk_shr *shr)
 {
 	const u8 *p = page;
 
-	shr->length = READ_ONCE(*(const u32 *)(p + XEN_TPMBK_SHR_LENGTH));
 	shr->state = READ_ONCE(p[XEN_TPMBK_SHR_STATE]);
+	/*
+	 * The frontend writes the packet and length, then SUBMIT: read the
+	 * state first, and everything else (the packet too) after it.
+	 */
+	virt_rmb();
+	shr->length = READ_ONCE(*(const u32 *)(p + XEN_TPMBK_SHR_LENGTH));
 	shr->locality = READ_ONCE(p[XEN_TPMBK_SHR_LOCALITY]);
 	shr->nr_extra_pages = READ_ONCE(p[XEN_TPMBK_SHR_NR_EXTRA]);
-	/* Read the header before any packet byte (pairs with the guest's wmb). */
-	rmb();
 }
 
 /**
@@ -98,10 +104,9 @@ void xen_tpmbk_shr_put_response(void *page, const u8 *rsp, u32 len)
 	memcpy(p + XEN_TPMBK_SHR_HDR_SIZE, rsp, len);
 	WRITE_ONCE(*(u32 *)(p + XEN_TPMBK_SHR_LENGTH), len);
 	/* Packet and length visible before FINISH (frontend: state, then data). */
-	wmb();
+	virt_wmb();
 	WRITE_ONCE(p[XEN_TPMBK_SHR_STATE], XEN_TPMBK_SHR_FINISH);
-	/* FINISH visible before the caller's event channel notify. */
-	wmb();
+	/* The event channel notify is a hypercall, a full barrier. */
 }
 
 /**
@@ -113,8 +118,6 @@ void xen_tpmbk_shr_put_idle(void *page)
 	u8 *p = page;
 
 	WRITE_ONCE(p[XEN_TPMBK_SHR_STATE], XEN_TPMBK_SHR_IDLE);
-	/* IDLE visible before the caller's event channel notify. */
-	wmb();
 }
 
 /* ---------------------------------------------------------------------
@@ -283,75 +286,511 @@ int xen_tpmbk_check_rsp_msg(const struct xen_tpmback_msg *msg, size_t count)
 
 /* ---------------------------------------------------------------------
  * The command state machine and the watchdog
+ *
+ * One command at a time per device. NONE -> QUEUED when the guest submits
+ * a valid command; QUEUED -> SENT when the server has read it; back to
+ * NONE when the server answers, the guest cancels, or the watchdog, a
+ * detach or a disconnect ends it. Every ended command is answered, so the
+ * guest never waits on a command nobody holds: with the server's response,
+ * with IDLE (cancelled), or with a TPM failure made up here.
  */
 
+/* TPM 1.2 ordinals that generate an RSA key (TPM Main Part 3). */
+#define TPM12_ORD_TAKE_OWNERSHIP		0x0000000D
+#define TPM12_ORD_CREATE_WRAP_KEY		0x0000001F
+#define TPM12_ORD_CREATE_ENDORSEMENT_KEY_PAIR	0x00000078
+#define TPM12_ORD_MAKE_IDENTITY			0x00000079
+#define TPM12_ORD_CREATE_REVOCABLE_EK		0x0000007F
+
 /**
- * xen_tpmbk_event_action() - decide what an event means for the device
- * @ev:		      what the page holds
- * @cmd:	      where the device's command is
- * @cancel_forwarded: a CANCEL for the current command went to userspace
+ * xen_tpmbk_cmd_class() - the timeout class of a command
+ * @cmd: the command, validated
+ * @len: its length
  *
- * A SUBMIT seen while a command is in hand is that same command (the page
- * keeps SUBMIT until the backend answers), so it is ignored. A CANCEL
- * with nothing in hand is acknowledged with IDLE; one for a command that
- * userspace has not read yet drops it; one for a command userspace is
- * working on is forwarded once, and the backend still waits for the
- * response (the guest accepts FINISH after CANCEL).
- *
- * Return: the action.
+ * Return: XEN_TPMBK_CLASS_KEYGEN for the ordinals that generate keys,
+ * which a TPM 2.0-aware frontend waits TPM2_DURATION_LONG_LONG (300 s)
+ * for; XEN_TPMBK_CLASS_DEFAULT for everything else.
  */
-enum xen_tpmbk_action xen_tpmbk_event_action(enum xen_tpmbk_event ev,
-					     enum xen_tpmbk_cmd_state cmd,
-					     bool cancel_forwarded)
+enum xen_tpmbk_cmd_class xen_tpmbk_cmd_class(const u8 *cmd, u32 len)
 {
-	switch (ev) {
-	case XEN_TPMBK_EV_SUBMIT:
-		return cmd == XEN_TPMBK_CMD_NONE ? XEN_TPMBK_ACT_ACCEPT :
-						   XEN_TPMBK_ACT_IGNORE;
-	case XEN_TPMBK_EV_CANCEL:
-		switch (cmd) {
-		case XEN_TPMBK_CMD_NONE:
-			return XEN_TPMBK_ACT_IDLE;
-		case XEN_TPMBK_CMD_QUEUED:
-			return XEN_TPMBK_ACT_DROP;
-		default:
-			return cancel_forwarded ? XEN_TPMBK_ACT_IGNORE :
-						  XEN_TPMBK_ACT_FORWARD_CANCEL;
+	u32 ordinal;
+
+	if (len < XEN_TPMBK_TPM_HDR_SIZE)
+		return XEN_TPMBK_CLASS_DEFAULT;
+	ordinal = get_unaligned_be32(cmd + 6);
+	if (xen_tpmbk_cmd_family(cmd, len) == XEN_TPMBK_TPM12) {
+		switch (ordinal) {
+		case TPM12_ORD_TAKE_OWNERSHIP:
+		case TPM12_ORD_CREATE_WRAP_KEY:
+		case TPM12_ORD_CREATE_ENDORSEMENT_KEY_PAIR:
+		case TPM12_ORD_MAKE_IDENTITY:
+		case TPM12_ORD_CREATE_REVOCABLE_EK:
+			return XEN_TPMBK_CLASS_KEYGEN;
 		}
-	case XEN_TPMBK_EV_BROKEN:
-		return XEN_TPMBK_ACT_BROKEN;
-	case XEN_TPMBK_EV_NONE:
-	default:
-		return XEN_TPMBK_ACT_IGNORE;
+		return XEN_TPMBK_CLASS_DEFAULT;
 	}
+	switch (ordinal) {
+	case XEN_TPMBK_TPM2_CC_CREATE_PRIMARY:
+	case XEN_TPMBK_TPM2_CC_CREATE:
+	case XEN_TPMBK_TPM2_CC_CREATE_LOADED:
+		return XEN_TPMBK_CLASS_KEYGEN;
+	}
+	return XEN_TPMBK_CLASS_DEFAULT;
 }
 
 /**
- * xen_tpmbk_cmd_deadline() - when the watchdog fails a command
- * @attached:	      a server is attached
- * @now:	      jiffies when the command arrived (or the server attached)
- * @unattached_since: jiffies since when no server has been attached
- * @attach_grace:     attach_timeout_ms, in jiffies
- * @cmd_timeout:      cmd_timeout_ms, in jiffies
+ * xen_tpmbk_cmd_init() - a device without command and without server
+ * @c:	 the state machine
+ * @now: jiffies (the device's creation starts the attach grace period)
+ */
+void xen_tpmbk_cmd_init(struct xen_tpmbk_cmd *c, unsigned long now)
+{
+	memset(c, 0, sizeof(*c));
+	c->unattached_since = now;
+}
+
+static unsigned long earlier(unsigned long a, unsigned long b)
+{
+	return time_before(a, b) ? a : b;
+}
+
+/**
+ * xen_tpmbk_cmd_deadline() - when the watchdog acts on the command in hand
+ * @c:	 the state machine
+ * @now: jiffies
+ * @to:	 the periods
  *
- * With a server, it has @cmd_timeout to answer. Without one, the command
- * is held until @attach_grace after the device lost (or never had) its
- * server, so a server that udev is still starting gets the first command,
- * while a device whose server is long gone fails commands at once.
+ * Without a server, the command is held until @to->attach_grace after the
+ * device lost (or never had) its server: a server udev is still starting
+ * gets the first command, while a device whose server is long gone fails
+ * commands at once. A server has @to->cmd or @to->keygen for it from
+ * @now; a server that let its last command time out has only
+ * @to->stalled to read the next one; after a cancel, @to->cancel. While
+ * the guest is being suspended or shut down, never more than @to->drain.
  *
  * Return: the deadline in jiffies, never before @now.
  */
-unsigned long xen_tpmbk_cmd_deadline(bool attached, unsigned long now,
-				     unsigned long unattached_since,
-				     unsigned long attach_grace,
-				     unsigned long cmd_timeout)
+unsigned long xen_tpmbk_cmd_deadline(const struct xen_tpmbk_cmd *c,
+				     unsigned long now,
+				     const struct xen_tpmbk_timeouts *to)
 {
 	unsigned long deadline;
 
-	if (attached)
-		return now + cmd_timeout;
-	deadline = unattached_since + attach_grace;
-	return time_before(deadline, now) ? now : deadline;
+	if (!c->attached) {
+		deadline = c->unattached_since + to->attach_grace;
+		if (time_before(deadline, now))
+			deadline = now;
+	} else if (c->cancelled) {
+		deadline = now + to->cancel;
+	} else if (c->state == XEN_TPMBK_CMD_QUEUED && c->stalled) {
+		deadline = now + to->stalled;
+	} else {
+		deadline = now + (c->cls == XEN_TPMBK_CLASS_KEYGEN ?
+				  to->keygen : to->cmd);
+	}
+	if (c->draining)
+		deadline = earlier(deadline, now + to->drain);
+	return deadline;
+}
+
+/**
+ * xen_tpmbk_cmd_msg_ready() - whether the server has a message to read
+ * @c: the state machine
+ *
+ * Return: true with a CANCEL pending or a command queued.
+ */
+bool xen_tpmbk_cmd_msg_ready(const struct xen_tpmbk_cmd *c)
+{
+	return c->attached &&
+	       (c->cancel_pending || c->state == XEN_TPMBK_CMD_QUEUED);
+}
+
+/* End the command in hand with a TPM error (or IDLE, when cancelled). */
+static struct xen_tpmbk_fx end_with(struct xen_tpmbk_cmd *c,
+				    enum xen_tpmbk_error err,
+				    enum xen_tpmbk_why why)
+{
+	struct xen_tpmbk_fx fx = { .err = err, .why = why };
+
+	fx.flags = XEN_TPMBK_FX_DISARM;
+	fx.flags |= c->cancelled ? XEN_TPMBK_FX_IDLE : XEN_TPMBK_FX_ERROR;
+	c->state = XEN_TPMBK_CMD_NONE;
+	c->cancelled = false;
+	return fx;
+}
+
+/**
+ * xen_tpmbk_cmd_event() - what a look at the shared page does
+ * @c:	 the state machine
+ * @ev:	 what the page holds
+ * @now: jiffies
+ * @to:	 the periods
+ *
+ * A SUBMIT seen while a command is in hand is that same command (the page
+ * keeps SUBMIT until the backend answers), so it is ignored; on an idle
+ * device it asks the caller to copy the command out and validate it
+ * (XEN_TPMBK_FX_ACCEPT, then xen_tpmbk_cmd_accept()). A CANCEL with
+ * nothing in hand is acknowledged with IDLE; one for a command the server
+ * has not read yet drops it; one for a command the server works on is
+ * forwarded to it once, and the server has @to->cancel left to answer
+ * before the backend completes the cancel with IDLE by itself.
+ *
+ * Return: the side effects.
+ */
+struct xen_tpmbk_fx xen_tpmbk_cmd_event(struct xen_tpmbk_cmd *c,
+					enum xen_tpmbk_event ev,
+					unsigned long now,
+					const struct xen_tpmbk_timeouts *to)
+{
+	struct xen_tpmbk_fx fx = { };
+
+	switch (ev) {
+	case XEN_TPMBK_EV_SUBMIT:
+		if (c->state == XEN_TPMBK_CMD_NONE)
+			fx.flags = XEN_TPMBK_FX_ACCEPT;
+		break;
+	case XEN_TPMBK_EV_CANCEL:
+		switch (c->state) {
+		case XEN_TPMBK_CMD_NONE:
+			fx.flags = XEN_TPMBK_FX_IDLE;
+			break;
+		case XEN_TPMBK_CMD_QUEUED:
+			c->state = XEN_TPMBK_CMD_NONE;
+			fx.flags = XEN_TPMBK_FX_IDLE | XEN_TPMBK_FX_DISARM;
+			break;
+		case XEN_TPMBK_CMD_SENT:
+			if (c->cancelled)
+				break;
+			c->cancelled = true;
+			c->cancel_pending = true;
+			c->cancel_seq = c->seq;
+			c->deadline = earlier(c->deadline,
+					      xen_tpmbk_cmd_deadline(c, now, to));
+			fx.flags = XEN_TPMBK_FX_WAKE | XEN_TPMBK_FX_ARM;
+			break;
+		}
+		break;
+	case XEN_TPMBK_EV_BROKEN:
+		fx.flags = XEN_TPMBK_FX_BROKEN;
+		break;
+	case XEN_TPMBK_EV_NONE:
+	default:
+		break;
+	}
+	return fx;
+}
+
+/**
+ * xen_tpmbk_cmd_accept() - take the command the guest submitted
+ * @c:	      the state machine, no command in hand
+ * @verdict:  xen_tpmbk_check_command() of the copy
+ * @len:      its length
+ * @locality: its locality
+ * @cls:      xen_tpmbk_cmd_class() of the copy
+ * @now:      jiffies
+ * @to:	      the periods
+ *
+ * Return: the side effects: a refused command is answered at once with
+ * the error its verdict calls for; an accepted one gets the next seq, is
+ * queued for the server and the watchdog armed.
+ */
+struct xen_tpmbk_fx xen_tpmbk_cmd_accept(struct xen_tpmbk_cmd *c,
+					 enum xen_tpmbk_verdict verdict,
+					 u32 len, u8 locality,
+					 enum xen_tpmbk_cmd_class cls,
+					 unsigned long now,
+					 const struct xen_tpmbk_timeouts *to)
+{
+	struct xen_tpmbk_fx fx = { };
+
+	if (c->state != XEN_TPMBK_CMD_NONE)
+		return fx;
+	if (verdict != XEN_TPMBK_CMD_OK) {
+		fx.flags = XEN_TPMBK_FX_ERROR;
+		fx.err = xen_tpmbk_verdict_error(verdict);
+		fx.why = XEN_TPMBK_WHY_REFUSED;
+		return fx;
+	}
+	c->seq++;
+	c->state = XEN_TPMBK_CMD_QUEUED;
+	c->len = len;
+	c->locality = locality;
+	c->cls = cls;
+	c->cancelled = false;
+	c->deadline = xen_tpmbk_cmd_deadline(c, now, to);
+	fx.flags = XEN_TPMBK_FX_ARM | XEN_TPMBK_FX_WAKE;
+	return fx;
+}
+
+/**
+ * xen_tpmbk_cmd_next_msg() - the message a read() would return now
+ * @c:	 the state machine
+ * @seq: set to the seq the message names
+ *
+ * A pending CANCEL comes first: it names an older command than a queued
+ * one could be.
+ *
+ * Return: XEN_TPMBACK_MSG_CANCEL, XEN_TPMBACK_MSG_CMD, or 0 for none.
+ */
+u32 xen_tpmbk_cmd_next_msg(const struct xen_tpmbk_cmd *c, u32 *seq)
+{
+	if (!c->attached)
+		return 0;
+	if (c->cancel_pending) {
+		*seq = c->cancel_seq;
+		return XEN_TPMBACK_MSG_CANCEL;
+	}
+	if (c->state == XEN_TPMBK_CMD_QUEUED) {
+		*seq = c->seq;
+		return XEN_TPMBACK_MSG_CMD;
+	}
+	return 0;
+}
+
+/**
+ * xen_tpmbk_cmd_delivered() - a message reached the server's buffer
+ * @c:	  the state machine
+ * @type: what xen_tpmbk_cmd_next_msg() returned before the copy
+ * @seq:  the seq it named
+ * @now:  jiffies
+ * @to:	  the periods
+ * @fx:	  set to the side effects
+ *
+ * The copy to userspace runs without the device's lock, so the message
+ * may have been overtaken meanwhile (the guest cancelled the command, the
+ * watchdog failed it): then it does not count, and the reader retries.
+ *
+ * Return: true if the message is still current and now consumed.
+ */
+bool xen_tpmbk_cmd_delivered(struct xen_tpmbk_cmd *c, u32 type, u32 seq,
+			     unsigned long now,
+			     const struct xen_tpmbk_timeouts *to,
+			     struct xen_tpmbk_fx *fx)
+{
+	*fx = (struct xen_tpmbk_fx){ };
+	if (!c->attached)
+		return false;
+	c->stalled = false;
+	if (type == XEN_TPMBACK_MSG_CANCEL) {
+		if (!c->cancel_pending || c->cancel_seq != seq)
+			return false;
+		c->cancel_pending = false;
+		return true;
+	}
+	if (type != XEN_TPMBACK_MSG_CMD || c->state != XEN_TPMBK_CMD_QUEUED ||
+	    c->seq != seq)
+		return false;
+	c->state = XEN_TPMBK_CMD_SENT;
+	/* The server's clock starts now, whatever held the command before. */
+	c->deadline = xen_tpmbk_cmd_deadline(c, now, to);
+	fx->flags = XEN_TPMBK_FX_ARM;
+	return true;
+}
+
+/**
+ * xen_tpmbk_cmd_response() - the server wrote a response
+ * @c:	      the state machine
+ * @have_seq: the write was long enough to carry a message header
+ * @seq:      the seq it names
+ * @valid:    it is well-formed (header and TPM packet)
+ * @fx:	      set to the side effects
+ *
+ * Return: 0 when the response goes to the guest (XEN_TPMBK_FX_RESPOND);
+ * -ESTALE when it answers no command in hand (late: the watchdog or a
+ * cancel ended it), dropped; -EINVAL when it is malformed, and the
+ * command in hand then fails with a TPM error.
+ */
+int xen_tpmbk_cmd_response(struct xen_tpmbk_cmd *c, bool have_seq, u32 seq,
+			   bool valid, struct xen_tpmbk_fx *fx)
+{
+	*fx = (struct xen_tpmbk_fx){ };
+	c->stalled = false;
+	if (have_seq && (c->state != XEN_TPMBK_CMD_SENT || c->seq != seq))
+		return -ESTALE;
+	if (!valid) {
+		if (c->state == XEN_TPMBK_CMD_SENT)
+			*fx = end_with(c, XEN_TPMBK_ERR_FAILURE,
+				       XEN_TPMBK_WHY_MALFORMED);
+		return -EINVAL;
+	}
+	c->state = XEN_TPMBK_CMD_NONE;
+	c->cancelled = false;
+	fx->flags = XEN_TPMBK_FX_RESPOND | XEN_TPMBK_FX_DISARM;
+	return 0;
+}
+
+/**
+ * xen_tpmbk_cmd_attach() - a server attached
+ * @c:	 the state machine, no server attached
+ * @now: jiffies
+ * @to:	 the periods
+ *
+ * Return: the side effects: a command held for a server now runs on the
+ * server's clock.
+ */
+struct xen_tpmbk_fx xen_tpmbk_cmd_attach(struct xen_tpmbk_cmd *c,
+					 unsigned long now,
+					 const struct xen_tpmbk_timeouts *to)
+{
+	struct xen_tpmbk_fx fx = { .flags = XEN_TPMBK_FX_WAKE };
+
+	c->attached = true;
+	c->stalled = false;
+	c->cancel_pending = false;
+	if (c->state != XEN_TPMBK_CMD_NONE) {
+		c->deadline = xen_tpmbk_cmd_deadline(c, now, to);
+		fx.flags |= XEN_TPMBK_FX_ARM;
+	}
+	return fx;
+}
+
+/**
+ * xen_tpmbk_cmd_detach() - the server closed its fd
+ * @c:	 the state machine, a server attached
+ * @now: jiffies (starts the attach grace period)
+ *
+ * Return: the side effects: a command the server had in hand, or had not
+ * read yet, is answered at once; the next server gets the next command.
+ */
+struct xen_tpmbk_fx xen_tpmbk_cmd_detach(struct xen_tpmbk_cmd *c,
+					 unsigned long now)
+{
+	struct xen_tpmbk_fx fx = { };
+
+	c->attached = false;
+	c->stalled = false;
+	c->cancel_pending = false;
+	c->unattached_since = now;
+	if (c->state != XEN_TPMBK_CMD_NONE)
+		fx = end_with(c, XEN_TPMBK_ERR_FAILURE, XEN_TPMBK_WHY_DETACHED);
+	return fx;
+}
+
+/**
+ * xen_tpmbk_cmd_watchdog() - the watchdog's timer fired
+ * @c:	 the state machine
+ * @now: jiffies
+ * @to:	 the periods
+ *
+ * Return: the side effects: nothing without a command; the timer again
+ * when the deadline moved (an attach); else the command ends, with IDLE
+ * if the guest had cancelled it and a TPM failure otherwise. A server
+ * that let a command time out is marked stalled until it reads or
+ * writes again: its next command fails after @to->stalled unless read.
+ */
+struct xen_tpmbk_fx xen_tpmbk_cmd_watchdog(struct xen_tpmbk_cmd *c,
+					   unsigned long now,
+					   const struct xen_tpmbk_timeouts *to)
+{
+	struct xen_tpmbk_fx fx = { };
+	enum xen_tpmbk_why why;
+
+	if (c->state == XEN_TPMBK_CMD_NONE)
+		return fx;
+	if (time_before(now, c->deadline)) {
+		fx.flags = XEN_TPMBK_FX_ARM;
+		return fx;
+	}
+	if (!c->attached)
+		why = XEN_TPMBK_WHY_NO_SERVER;
+	else if (c->cancelled)
+		why = XEN_TPMBK_WHY_CANCELLED;
+	else if (c->draining)
+		why = XEN_TPMBK_WHY_DRAINING;
+	else if (c->state == XEN_TPMBK_CMD_QUEUED && c->stalled)
+		why = XEN_TPMBK_WHY_STALLED;
+	else
+		why = XEN_TPMBK_WHY_TIMEOUT;
+	/* Not for a drain or a cancel: the server may be busy, not stuck. */
+	if (why == XEN_TPMBK_WHY_TIMEOUT || why == XEN_TPMBK_WHY_STALLED)
+		c->stalled = true;
+	return end_with(c, XEN_TPMBK_ERR_FAILURE, why);
+}
+
+/**
+ * xen_tpmbk_cmd_drain() - the toolstack asks the guest to suspend or stop
+ * @c:	      the state machine
+ * @draining: true while the guest's control/shutdown node is set
+ * @now:      jiffies
+ * @to:	      the periods
+ *
+ * The guest's freezer gives its tasks 20 s, and a task waiting for the
+ * TPM cannot freeze: while draining, no command waits more than
+ * @to->drain, so that a stalled server never fails xl save or migrate.
+ *
+ * Return: the side effects.
+ */
+struct xen_tpmbk_fx xen_tpmbk_cmd_drain(struct xen_tpmbk_cmd *c, bool draining,
+					unsigned long now,
+					const struct xen_tpmbk_timeouts *to)
+{
+	struct xen_tpmbk_fx fx = { };
+
+	c->draining = draining;
+	if (draining && c->state != XEN_TPMBK_CMD_NONE) {
+		c->deadline = earlier(c->deadline, now + to->drain);
+		fx.flags = XEN_TPMBK_FX_ARM;
+	}
+	return fx;
+}
+
+/**
+ * xen_tpmbk_cmd_disconnect() - the page is about to be unmapped
+ * @c: the state machine
+ *
+ * Return: the side effects: the command in hand is answered first, so
+ * that a guest waiting in its own teardown never hangs on it.
+ */
+struct xen_tpmbk_fx xen_tpmbk_cmd_disconnect(struct xen_tpmbk_cmd *c)
+{
+	struct xen_tpmbk_fx fx = { };
+
+	if (c->state != XEN_TPMBK_CMD_NONE)
+		fx = end_with(c, XEN_TPMBK_ERR_FAILURE, XEN_TPMBK_WHY_DISCONNECT);
+	return fx;
+}
+
+/**
+ * xen_tpmbk_bucket_init() - a full token bucket
+ * @b:	   the bucket
+ * @now:   jiffies
+ * @burst: its size
+ */
+void xen_tpmbk_bucket_init(struct xen_tpmbk_bucket *b, unsigned long now,
+			   unsigned int burst)
+{
+	b->tokens = burst;
+	b->last = now;
+}
+
+/**
+ * xen_tpmbk_bucket_take() - take a token from a token bucket
+ * @b:	    the bucket, from xen_tpmbk_bucket_init()
+ * @now:    jiffies
+ * @burst:  its size
+ * @period: jiffies per token refilled
+ * @wait:   set to the jiffies until the next token when none is left
+ *
+ * Return: true if a token was taken.
+ */
+bool xen_tpmbk_bucket_take(struct xen_tpmbk_bucket *b, unsigned long now,
+			   unsigned int burst, unsigned long period,
+			   unsigned long *wait)
+{
+	unsigned long n;
+
+	period = max(period, 1UL);
+	n = (now - b->last) / period;
+	if (n) {
+		b->tokens = min_t(unsigned long, burst, b->tokens + n);
+		b->last = b->tokens == burst ? now : b->last + n * period;
+	}
+	if (b->tokens) {
+		b->tokens--;
+		return true;
+	}
+	*wait = b->last + period - now;
+	return false;
 }
 
 /* ---------------------------------------------------------------------
@@ -434,6 +873,31 @@ enum xenbus_state xen_tpmbk_next_state(enum xenbus_state cur,
 }
 
 /**
+ * xen_tpmbk_step_work() - what one step of set_backend_state() must do
+ * @next:      the state the backend is about to switch to
+ * @connected: whether the page is mapped and the event channel bound
+ *
+ * Keyed on the connection itself, never on the cached xenbus state: a
+ * switch to Connected that failed in xenstore leaves the backend
+ * connected in another state, and that connection must still be torn
+ * down. A connect is always preceded by a disconnect, so that a second
+ * connect never leaks the first one's mapping and irq.
+ *
+ * Return: XEN_TPMBK_STEP_DISCONNECT when connected, then
+ * XEN_TPMBK_STEP_CONNECT when @next is Connected.
+ */
+unsigned int xen_tpmbk_step_work(enum xenbus_state next, bool connected)
+{
+	unsigned int work = 0;
+
+	if (connected)
+		work |= XEN_TPMBK_STEP_DISCONNECT;
+	if (next == XenbusStateConnected)
+		work |= XEN_TPMBK_STEP_CONNECT;
+	return work;
+}
+
+/**
  * xen_tpmbk_frontend_target() - backend state the frontend's state asks for
  * @frontend: the frontend's state as read from xenstore (guest-controlled)
  * @backend:  the backend's current state
@@ -461,8 +925,12 @@ enum xenbus_state xen_tpmbk_frontend_target(enum xenbus_state frontend,
 		return backend == XenbusStateClosed ? XenbusStateClosed :
 						      XenbusStateClosing;
 	case XenbusStateClosed:
-		/* tpmif.h: unmap, then InitWait for the next handshake. */
-		return XenbusStateInitWait;
+		/*
+		 * Closed, as blkback and netback: xenbus_reset_frontend() (a
+		 * guest's kexec or kdump) waits for it. The frontend's next
+		 * Initialising or Initialised reopens the device.
+		 */
+		return XenbusStateClosed;
 	case XenbusStateUnknown:
 		/* The frontend's directory is gone: so is the guest. */
 		return XenbusStateClosed;

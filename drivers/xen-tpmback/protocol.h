@@ -12,6 +12,7 @@
 #ifndef _XEN_TPMBACK_PROTOCOL_H
 #define _XEN_TPMBACK_PROTOCOL_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 #include <xen/interface/io/xenbus.h>
 
@@ -59,6 +60,11 @@
 #define XEN_TPMBK_TPM2_RC_LOCALITY		0x0107
 #define XEN_TPMBK_TPM2_RC_BAD_TAG		0x001E
 #define XEN_TPMBK_TPM2_RC_COMMAND_SIZE		0x0142
+
+/* TPM 2.0 command codes that generate keys */
+#define XEN_TPMBK_TPM2_CC_CREATE_PRIMARY	0x0131
+#define XEN_TPMBK_TPM2_CC_CREATE		0x0153
+#define XEN_TPMBK_TPM2_CC_CREATE_LOADED		0x0191
 
 /* Highest locality passed through to userspace; 4 is refused. */
 #define XEN_TPMBK_MAX_LOCALITY		3
@@ -147,21 +153,140 @@ enum xen_tpmbk_cmd_state {
 };
 
 /**
- * enum xen_tpmbk_action - what to do with an event, given the command state
- * @XEN_TPMBK_ACT_IGNORE:	  nothing (spurious, or already being handled)
- * @XEN_TPMBK_ACT_ACCEPT:	  take the new command from the page
- * @XEN_TPMBK_ACT_IDLE:		  write IDLE and notify (cancel completed)
- * @XEN_TPMBK_ACT_DROP:		  drop the queued command, then as _IDLE
- * @XEN_TPMBK_ACT_FORWARD_CANCEL: tell userspace, keep waiting for FINISH
- * @XEN_TPMBK_ACT_BROKEN:	  protocol violation: stop serving the page
+ * enum xen_tpmbk_cmd_class - how long a command may take, by its ordinal
+ * @XEN_TPMBK_CLASS_DEFAULT: everything but key generation
+ * @XEN_TPMBK_CLASS_KEYGEN:  commands that generate keys (RSA primes):
+ *			     TPM2_CreatePrimary, TPM2_Create and
+ *			     TPM2_CreateLoaded; TPM 1.2 TakeOwnership,
+ *			     CreateWrapKey, MakeIdentity,
+ *			     CreateEndorsementKeyPair and CreateRevocableEK
  */
-enum xen_tpmbk_action {
-	XEN_TPMBK_ACT_IGNORE,
-	XEN_TPMBK_ACT_ACCEPT,
-	XEN_TPMBK_ACT_IDLE,
-	XEN_TPMBK_ACT_DROP,
-	XEN_TPMBK_ACT_FORWARD_CANCEL,
-	XEN_TPMBK_ACT_BROKEN,
+enum xen_tpmbk_cmd_class {
+	XEN_TPMBK_CLASS_DEFAULT,
+	XEN_TPMBK_CLASS_KEYGEN,
+};
+
+/**
+ * struct xen_tpmbk_timeouts - the watchdog's periods, in jiffies
+ * @attach_grace: how long a command is held for a server to attach,
+ *		  counted from the moment the device lost its server
+ * @cmd:	  time the server has for a XEN_TPMBK_CLASS_DEFAULT command
+ * @keygen:	  time the server has for a XEN_TPMBK_CLASS_KEYGEN command
+ * @stalled:	  time a server that let its last command time out has to
+ *		  read the next one
+ * @cancel:	  time the server has to answer once the guest cancelled
+ * @drain:	  longest a command may stay unanswered once the toolstack
+ *		  asked the guest to suspend or to shut down
+ */
+struct xen_tpmbk_timeouts {
+	unsigned long attach_grace;
+	unsigned long cmd;
+	unsigned long keygen;
+	unsigned long stalled;
+	unsigned long cancel;
+	unsigned long drain;
+};
+
+/**
+ * struct xen_tpmbk_cmd - the per-device command state machine
+ * @state:	      where the current command is
+ * @seq:	      sequence number of the current (or last) command
+ * @len:	      its length
+ * @locality:	      its locality
+ * @cls:	      its timeout class
+ * @cancelled:	      the guest cancelled it while the server had it
+ * @cancel_pending:   a CANCEL message waits to be read by the server
+ * @cancel_seq:	      the seq that CANCEL message names
+ * @attached:	      a server is attached
+ * @stalled:	      the server let a command time out and has neither
+ *		      read nor written anything since
+ * @draining:	      the guest is being suspended, migrated or shut down
+ * @unattached_since: jiffies since when no server has been attached
+ * @deadline:	      jiffies at which the watchdog acts (valid while a
+ *		      command is in hand)
+ *
+ * Only the functions xen_tpmbk_cmd_*() change it; each returns the side
+ * effects for the caller to perform (struct xen_tpmbk_fx), so that the
+ * rules are unit-tested without Xen. The command bytes live with the
+ * caller.
+ */
+struct xen_tpmbk_cmd {
+	enum xen_tpmbk_cmd_state state;
+	u32 seq;
+	u32 len;
+	u8 locality;
+	enum xen_tpmbk_cmd_class cls;
+	bool cancelled;
+	bool cancel_pending;
+	u32 cancel_seq;
+	bool attached;
+	bool stalled;
+	bool draining;
+	unsigned long unattached_since;
+	unsigned long deadline;
+};
+
+/* Side effects of a command state transition (struct xen_tpmbk_fx.flags) */
+#define XEN_TPMBK_FX_ACCEPT	BIT(0) /* copy the command out, validate */
+#define XEN_TPMBK_FX_ERROR	BIT(1) /* answer with fx.err, notify */
+#define XEN_TPMBK_FX_RESPOND	BIT(2) /* put the response, notify */
+#define XEN_TPMBK_FX_IDLE	BIT(3) /* write IDLE, notify */
+#define XEN_TPMBK_FX_WAKE	BIT(4) /* wake the server's readers */
+#define XEN_TPMBK_FX_ARM	BIT(5) /* (re)arm the watchdog at deadline */
+#define XEN_TPMBK_FX_DISARM	BIT(6) /* stop the watchdog */
+#define XEN_TPMBK_FX_BROKEN	BIT(7) /* stop listening to the page */
+
+/**
+ * enum xen_tpmbk_why - what ended a command, for the log
+ * @XEN_TPMBK_WHY_NONE:	      nothing ended
+ * @XEN_TPMBK_WHY_NO_SERVER:  no server attached within the grace period
+ * @XEN_TPMBK_WHY_TIMEOUT:    the server did not answer in time
+ * @XEN_TPMBK_WHY_STALLED:    the server, silent since its last timeout,
+ *			      did not read the command
+ * @XEN_TPMBK_WHY_CANCELLED:  the server did not answer a cancelled command
+ * @XEN_TPMBK_WHY_DRAINING:   the guest is being suspended or shut down
+ * @XEN_TPMBK_WHY_DETACHED:   the server closed its fd
+ * @XEN_TPMBK_WHY_MALFORMED:  the server wrote a malformed response
+ * @XEN_TPMBK_WHY_REFUSED:    the guest's command failed validation
+ * @XEN_TPMBK_WHY_DISCONNECT: the frontend went away
+ */
+enum xen_tpmbk_why {
+	XEN_TPMBK_WHY_NONE,
+	XEN_TPMBK_WHY_NO_SERVER,
+	XEN_TPMBK_WHY_TIMEOUT,
+	XEN_TPMBK_WHY_STALLED,
+	XEN_TPMBK_WHY_CANCELLED,
+	XEN_TPMBK_WHY_DRAINING,
+	XEN_TPMBK_WHY_DETACHED,
+	XEN_TPMBK_WHY_MALFORMED,
+	XEN_TPMBK_WHY_REFUSED,
+	XEN_TPMBK_WHY_DISCONNECT,
+};
+
+/**
+ * struct xen_tpmbk_fx - side effects for the caller to perform
+ * @flags: XEN_TPMBK_FX_*
+ * @err:   the TPM error to answer with (XEN_TPMBK_FX_ERROR)
+ * @why:   what ended the command, for the log
+ */
+struct xen_tpmbk_fx {
+	unsigned int flags;
+	enum xen_tpmbk_error err;
+	enum xen_tpmbk_why why;
+};
+
+/* Work of one step of set_backend_state(), see xen_tpmbk_step_work() */
+#define XEN_TPMBK_STEP_DISCONNECT	BIT(0)
+#define XEN_TPMBK_STEP_CONNECT		BIT(1)
+
+/**
+ * struct xen_tpmbk_bucket - a token bucket
+ * @tokens: tokens left
+ * @last:   jiffies of the last refill
+ */
+struct xen_tpmbk_bucket {
+	unsigned int tokens;
+	unsigned long last;
 };
 
 void xen_tpmbk_shr_read(const void *page, struct xen_tpmbk_shr *shr);
@@ -183,13 +308,48 @@ enum xen_tpmbk_error xen_tpmbk_verdict_error(enum xen_tpmbk_verdict verdict);
 int xen_tpmbk_check_response(const u8 *rsp, u32 len);
 int xen_tpmbk_check_rsp_msg(const struct xen_tpmback_msg *msg, size_t count);
 
-enum xen_tpmbk_action xen_tpmbk_event_action(enum xen_tpmbk_event ev,
-					     enum xen_tpmbk_cmd_state cmd,
-					     bool cancel_forwarded);
-unsigned long xen_tpmbk_cmd_deadline(bool attached, unsigned long now,
-				     unsigned long unattached_since,
-				     unsigned long attach_grace,
-				     unsigned long cmd_timeout);
+enum xen_tpmbk_cmd_class xen_tpmbk_cmd_class(const u8 *cmd, u32 len);
+void xen_tpmbk_cmd_init(struct xen_tpmbk_cmd *c, unsigned long now);
+unsigned long xen_tpmbk_cmd_deadline(const struct xen_tpmbk_cmd *c,
+				     unsigned long now,
+				     const struct xen_tpmbk_timeouts *to);
+bool xen_tpmbk_cmd_msg_ready(const struct xen_tpmbk_cmd *c);
+struct xen_tpmbk_fx xen_tpmbk_cmd_event(struct xen_tpmbk_cmd *c,
+					enum xen_tpmbk_event ev,
+					unsigned long now,
+					const struct xen_tpmbk_timeouts *to);
+struct xen_tpmbk_fx xen_tpmbk_cmd_accept(struct xen_tpmbk_cmd *c,
+					 enum xen_tpmbk_verdict verdict,
+					 u32 len, u8 locality,
+					 enum xen_tpmbk_cmd_class cls,
+					 unsigned long now,
+					 const struct xen_tpmbk_timeouts *to);
+u32 xen_tpmbk_cmd_next_msg(const struct xen_tpmbk_cmd *c, u32 *seq);
+bool xen_tpmbk_cmd_delivered(struct xen_tpmbk_cmd *c, u32 type, u32 seq,
+			     unsigned long now,
+			     const struct xen_tpmbk_timeouts *to,
+			     struct xen_tpmbk_fx *fx);
+int xen_tpmbk_cmd_response(struct xen_tpmbk_cmd *c, bool have_seq, u32 seq,
+			   bool valid, struct xen_tpmbk_fx *fx);
+struct xen_tpmbk_fx xen_tpmbk_cmd_attach(struct xen_tpmbk_cmd *c,
+					 unsigned long now,
+					 const struct xen_tpmbk_timeouts *to);
+struct xen_tpmbk_fx xen_tpmbk_cmd_detach(struct xen_tpmbk_cmd *c,
+					 unsigned long now);
+struct xen_tpmbk_fx xen_tpmbk_cmd_watchdog(struct xen_tpmbk_cmd *c,
+					   unsigned long now,
+					   const struct xen_tpmbk_timeouts *to);
+struct xen_tpmbk_fx xen_tpmbk_cmd_drain(struct xen_tpmbk_cmd *c, bool draining,
+					unsigned long now,
+					const struct xen_tpmbk_timeouts *to);
+struct xen_tpmbk_fx xen_tpmbk_cmd_disconnect(struct xen_tpmbk_cmd *c);
+
+unsigned int xen_tpmbk_step_work(enum xenbus_state next, bool connected);
+void xen_tpmbk_bucket_init(struct xen_tpmbk_bucket *b, unsigned long now,
+			   unsigned int burst);
+bool xen_tpmbk_bucket_take(struct xen_tpmbk_bucket *b, unsigned long now,
+			   unsigned int burst, unsigned long period,
+			   unsigned long *wait);
 
 enum xenbus_state xen_tpmbk_next_state(enum xenbus_state cur,
 				       enum xenbus_state target);

@@ -24,7 +24,7 @@
 
 #include "common.h"
 
-/* Longest value accepted for either timeout: 10 minutes. */
+/* Longest value accepted for any timeout: 10 minutes. */
 #define XEN_TPMBK_MAX_TIMEOUT_MS	600000U
 
 /*
@@ -41,26 +41,61 @@ MODULE_PARM_DESC(attach_timeout_ms,
 		 "Hold a command this long for a server to attach (ms, default 10000, max 600000)");
 
 /*
- * How long the attached server has to answer a command. Below the 120 s
- * the unmodified frontend waits for TPM 2.0 ordinals before it cancels, so
- * the guest sees a TPM failure rather than a timeout of its own; far above
- * what a software TPM needs for its slowest command (RSA key generation).
+ * How long the attached server has for a command other than a key
+ * generation. A software TPM answers those in milliseconds; a TPM
+ * 2.0-aware frontend cancels them after 0.75 or 2 s, the unmodified one
+ * after 120 s. 10 s leaves a guest being saved half of the 20 s its
+ * freezer gives a task waiting for the TPM.
  */
-static unsigned int cmd_timeout_ms = 60000;
+static unsigned int cmd_timeout_ms = 10000;
 module_param(cmd_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(cmd_timeout_ms,
-		 "Fail a command the server has not answered in this time (ms, default 60000, 100..600000)");
+		 "Fail a command the server has not answered in this time (ms, default 10000, 100..600000)");
 
-static unsigned long attach_grace(void)
+/*
+ * How long the attached server has for a key generation (TPM2_CreatePrimary,
+ * TPM2_Create, TPM2_CreateLoaded and their TPM 1.2 kin): RSA prime search
+ * in software takes seconds, more under load. The unmodified frontend
+ * cancels after 120 s, a TPM 2.0-aware one after 300 s. A guest being
+ * suspended or shut down gets an answer within 5 s regardless.
+ */
+static unsigned int keygen_timeout_ms = 120000;
+module_param(keygen_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(keygen_timeout_ms,
+		 "Fail a key generation the server has not answered in this time (ms, default 120000, 100..600000)");
+
+/* A server that let a command time out has this long to read the next. */
+#define XEN_TPMBK_STALLED_MS		1000U
+/* After the guest cancelled, the server has this long to answer. */
+#define XEN_TPMBK_CANCEL_MS		2000U
+/* Longest wait for a command while the guest suspends or shuts down. */
+#define XEN_TPMBK_DRAIN_MS		5000U
+
+/**
+ * xen_tpmif_timeouts() - the watchdog's periods, from the module parameters
+ * @to: filled in, in jiffies
+ *
+ * The parameters may be changed at run time; they are clamped here.
+ */
+void xen_tpmif_timeouts(struct xen_tpmbk_timeouts *to)
 {
-	return msecs_to_jiffies(min(READ_ONCE(attach_timeout_ms),
-				    XEN_TPMBK_MAX_TIMEOUT_MS));
+	to->attach_grace = msecs_to_jiffies(min(READ_ONCE(attach_timeout_ms),
+						XEN_TPMBK_MAX_TIMEOUT_MS));
+	to->cmd = msecs_to_jiffies(clamp(READ_ONCE(cmd_timeout_ms), 100U,
+					 XEN_TPMBK_MAX_TIMEOUT_MS));
+	to->keygen = msecs_to_jiffies(clamp(READ_ONCE(keygen_timeout_ms), 100U,
+					    XEN_TPMBK_MAX_TIMEOUT_MS));
+	to->stalled = msecs_to_jiffies(XEN_TPMBK_STALLED_MS);
+	to->cancel = msecs_to_jiffies(XEN_TPMBK_CANCEL_MS);
+	to->drain = msecs_to_jiffies(XEN_TPMBK_DRAIN_MS);
 }
 
-static unsigned long cmd_timeout(void)
+static void check_timeout_param(const char *name, unsigned int val,
+				unsigned int lo)
 {
-	return msecs_to_jiffies(clamp(READ_ONCE(cmd_timeout_ms), 100U,
-				      XEN_TPMBK_MAX_TIMEOUT_MS));
+	if (val < lo || val > XEN_TPMBK_MAX_TIMEOUT_MS)
+		pr_info("%s %u clamped to %u..%u\n", name, val, lo,
+			XEN_TPMBK_MAX_TIMEOUT_MS);
 }
 
 /**
@@ -70,12 +105,36 @@ static unsigned long cmd_timeout(void)
  */
 void xen_tpmbk_params_init(void)
 {
-	if (attach_timeout_ms > XEN_TPMBK_MAX_TIMEOUT_MS)
-		pr_info("attach_timeout_ms %u clamped to %u\n",
-			attach_timeout_ms, XEN_TPMBK_MAX_TIMEOUT_MS);
-	if (cmd_timeout_ms < 100 || cmd_timeout_ms > XEN_TPMBK_MAX_TIMEOUT_MS)
-		pr_info("cmd_timeout_ms %u clamped to 100..%u\n",
-			cmd_timeout_ms, XEN_TPMBK_MAX_TIMEOUT_MS);
+	check_timeout_param("attach_timeout_ms", attach_timeout_ms, 0);
+	check_timeout_param("cmd_timeout_ms", cmd_timeout_ms, 100);
+	check_timeout_param("keygen_timeout_ms", keygen_timeout_ms, 100);
+}
+
+/**
+ * xen_tpmif_printk() - log about a device
+ * @tpmif: the device
+ * @level: KERN_*
+ * @fmt:   format
+ *
+ * With the xenbus device's name while it exists, else as a warning with
+ * the domid and devid (only the watchdog and a detach speak of a device
+ * after its removal).
+ */
+void xen_tpmif_printk(struct xen_tpmif *tpmif, const char *level,
+		      const char *fmt, ...)
+{
+	struct xenbus_device *dev = READ_ONCE(tpmif->dev);
+	struct va_format vaf;
+	va_list args;
+
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	if (dev)
+		dev_printk(level, &dev->dev, "%pV", &vaf);
+	else
+		pr_warn("dom%u vtpm%u: %pV", tpmif->domid, tpmif->devid, &vaf);
+	va_end(args);
 }
 
 static const char *const xen_tpmbk_error_names[] = {
@@ -85,116 +144,114 @@ static const char *const xen_tpmbk_error_names[] = {
 	[XEN_TPMBK_ERR_LOCALITY] = "locality refused",
 };
 
+static const char *const xen_tpmbk_why_names[] = {
+	[XEN_TPMBK_WHY_NONE]	   = "none",
+	[XEN_TPMBK_WHY_NO_SERVER]  = "no server attached",
+	[XEN_TPMBK_WHY_TIMEOUT]	   = "server did not answer in time",
+	[XEN_TPMBK_WHY_STALLED]	   = "stalled server did not read it",
+	[XEN_TPMBK_WHY_CANCELLED]  = "cancelled, server did not answer",
+	[XEN_TPMBK_WHY_DRAINING]   = "guest suspending or shutting down",
+	[XEN_TPMBK_WHY_DETACHED]   = "server went away",
+	[XEN_TPMBK_WHY_MALFORMED]  = "malformed response from the server",
+	[XEN_TPMBK_WHY_REFUSED]	   = "refused",
+	[XEN_TPMBK_WHY_DISCONNECT] = "frontend disconnected",
+};
+
 /* ---------------------------------------------------------------------
- * Answers to the guest. All with tpmif->lock held and the page mapped.
+ * Answers to the guest and the side effects of the command state machine.
+ * All with tpmif->lock held.
  */
 
-static void notify_guest_locked(struct xen_tpmif *tpmif)
-{
-	notify_remote_via_irq(tpmif->irq);
-}
-
-static void answer_error_locked(struct xen_tpmif *tpmif, u32 cmd_len,
-				enum xen_tpmbk_error err)
-{
-	u8 rsp[XEN_TPMBK_TPM_HDR_SIZE];
-	u32 len;
-
-	len = xen_tpmbk_error_response(rsp, tpmif->cmd, cmd_len, err);
-	xen_tpmbk_shr_put_response(tpmif->page, rsp, len);
-	notify_guest_locked(tpmif);
-	tpmif->failed++;
-}
-
-static void end_command_locked(struct xen_tpmif *tpmif)
-{
-	tpmif->cmd_state = XEN_TPMBK_CMD_NONE;
-	tpmif->cancel_pending = false;
-	tpmif->cancel_forwarded = false;
-	cancel_delayed_work(&tpmif->watchdog);
-}
-
 /**
- * xen_tpmif_fail_locked() - answer the current command with a TPM error
+ * xen_tpmif_put_response_locked() - hand a response to the guest
  * @tpmif: the device, lock held
- * @err:   why
- *
- * Does nothing without a current command. A response from the server
- * that arrives later finds no command and is dropped (-ESTALE).
- */
-void xen_tpmif_fail_locked(struct xen_tpmif *tpmif, enum xen_tpmbk_error err)
-{
-	lockdep_assert_held(&tpmif->lock);
-
-	if (tpmif->cmd_state == XEN_TPMBK_CMD_NONE)
-		return;
-	if (tpmif->connected)
-		answer_error_locked(tpmif, tpmif->cmd_len, err);
-	end_command_locked(tpmif);
-}
-
-/**
- * xen_tpmif_respond_locked() - hand the server's response to the guest
- * @tpmif: the device, lock held, a command sent to the server
- * @rsp:   the response, validated by the caller
+ * @rsp:   the response, validated
  * @len:   its length
  *
- * Return: 0, or -ENODEV when the guest is no longer connected.
+ * Does nothing when the page is not mapped.
  */
-int xen_tpmif_respond_locked(struct xen_tpmif *tpmif, const u8 *rsp, u32 len)
+void xen_tpmif_put_response_locked(struct xen_tpmif *tpmif, const u8 *rsp,
+				   u32 len)
 {
 	lockdep_assert_held(&tpmif->lock);
 
 	if (!tpmif->connected)
-		return -ENODEV;
+		return;
 	xen_tpmbk_shr_put_response(tpmif->page, rsp, len);
-	notify_guest_locked(tpmif);
-	end_command_locked(tpmif);
-	return 0;
+	notify_remote_via_irq(tpmif->irq);
 }
 
 /**
- * xen_tpmif_arm_watchdog_locked() - (re)start the watchdog for the command
- * @tpmif: the device, lock held, a command in hand
+ * xen_tpmif_apply_locked() - perform the side effects of a transition
+ * @tpmif: the device, lock held
+ * @fx:	   what xen_tpmbk_cmd_*() asked for
  *
- * Called when a command arrives and when a server attaches to a device
- * holding one: the deadline is recomputed from the module parameters.
+ * XEN_TPMBK_FX_ACCEPT, _RESPOND and _BROKEN are the caller's.
  */
-void xen_tpmif_arm_watchdog_locked(struct xen_tpmif *tpmif)
+void xen_tpmif_apply_locked(struct xen_tpmif *tpmif, struct xen_tpmbk_fx fx)
 {
-	unsigned long now = jiffies;
+	struct xen_tpmbk_cmd *c = &tpmif->cmd;
 
 	lockdep_assert_held(&tpmif->lock);
 
-	if (tpmif->gone || tpmif->cmd_state == XEN_TPMBK_CMD_NONE)
-		return;
-	tpmif->deadline = xen_tpmbk_cmd_deadline(tpmif->attached, now,
-						 tpmif->unattached_since,
-						 attach_grace(), cmd_timeout());
-	mod_delayed_work(system_wq, &tpmif->watchdog, tpmif->deadline - now);
+	if (fx.flags & XEN_TPMBK_FX_DISARM)
+		cancel_delayed_work(&tpmif->watchdog);
+	if (fx.flags & XEN_TPMBK_FX_ERROR) {
+		u8 rsp[XEN_TPMBK_TPM_HDR_SIZE];
+		u32 len;
+
+		len = xen_tpmbk_error_response(rsp, tpmif->cmd_buf,
+					       tpmif->cmd_copied, fx.err);
+		xen_tpmif_put_response_locked(tpmif, rsp, len);
+		tpmif->failed++;
+		if (fx.why == XEN_TPMBK_WHY_REFUSED)
+			xen_tpmif_warn_rl(tpmif, "command refused (%s)\n",
+					  xen_tpmbk_error_names[fx.err]);
+		else
+			xen_tpmif_warn_rl(tpmif, "command %u failed: %s\n",
+					  c->seq, xen_tpmbk_why_names[fx.why]);
+	}
+	if ((fx.flags & XEN_TPMBK_FX_IDLE) && tpmif->connected) {
+		xen_tpmbk_shr_put_idle(tpmif->page);
+		notify_remote_via_irq(tpmif->irq);
+	}
+	if ((fx.flags & XEN_TPMBK_FX_ARM) && !tpmif->gone) {
+		unsigned long now = jiffies;
+
+		mod_delayed_work(xen_tpmbk_wq, &tpmif->watchdog,
+				 time_after(c->deadline, now) ?
+				 c->deadline - now : 0);
+	}
+	if (fx.flags & XEN_TPMBK_FX_WAKE)
+		wake_up_interruptible(&tpmif->waitq);
 }
 
 static void xen_tpmif_watchdog(struct work_struct *work)
 {
 	struct xen_tpmif *tpmif = container_of(to_delayed_work(work),
 					       struct xen_tpmif, watchdog);
-	unsigned long now = jiffies;
+	struct xen_tpmbk_timeouts to;
 
+	xen_tpmif_timeouts(&to);
 	mutex_lock(&tpmif->lock);
-	if (tpmif->cmd_state == XEN_TPMBK_CMD_NONE)
-		goto out_unlock;
-	if (time_before(now, tpmif->deadline)) {
-		/* Re-armed by an attach meanwhile. */
-		mod_delayed_work(system_wq, &tpmif->watchdog,
-				 tpmif->deadline - now);
-		goto out_unlock;
-	}
-	pr_warn_ratelimited("dom%u vtpm%u: command %u failed: %s\n",
-			    tpmif->domid, tpmif->devid, tpmif->seq,
-			    tpmif->attached ? "server did not answer in time" :
-					      "no server attached");
-	xen_tpmif_fail_locked(tpmif, XEN_TPMBK_ERR_FAILURE);
-out_unlock:
+	xen_tpmif_apply_locked(tpmif, xen_tpmbk_cmd_watchdog(&tpmif->cmd,
+							     jiffies, &to));
+	mutex_unlock(&tpmif->lock);
+}
+
+/**
+ * xen_tpmif_set_draining() - the guest is (no longer) being suspended
+ * @tpmif:    the device
+ * @draining: true while the guest's control/shutdown node is set
+ */
+void xen_tpmif_set_draining(struct xen_tpmif *tpmif, bool draining)
+{
+	struct xen_tpmbk_timeouts to;
+
+	xen_tpmif_timeouts(&to);
+	mutex_lock(&tpmif->lock);
+	xen_tpmif_apply_locked(tpmif, xen_tpmbk_cmd_drain(&tpmif->cmd, draining,
+							  jiffies, &to));
 	mutex_unlock(&tpmif->lock);
 }
 
@@ -203,33 +260,22 @@ out_unlock:
  */
 
 static void accept_command_locked(struct xen_tpmif *tpmif,
-				  const struct xen_tpmbk_shr *shr)
+				  const struct xen_tpmbk_shr *shr,
+				  const struct xen_tpmbk_timeouts *to)
 {
 	enum xen_tpmbk_verdict verdict;
-	u32 copied;
+	enum xen_tpmbk_cmd_class cls;
 
 	/* Copy first: the guest may rewrite the page while we validate. */
-	copied = xen_tpmbk_shr_copy_command(tpmif->page, shr, tpmif->cmd);
-	verdict = xen_tpmbk_check_command(tpmif->cmd, shr->length, shr->locality);
-	if (verdict != XEN_TPMBK_CMD_OK) {
-		enum xen_tpmbk_error err = xen_tpmbk_verdict_error(verdict);
-
-		pr_warn_ratelimited("dom%u vtpm%u: command refused (%s): length %u, locality %u\n",
-				    tpmif->domid, tpmif->devid,
-				    xen_tpmbk_error_names[err], shr->length,
-				    shr->locality);
-		answer_error_locked(tpmif, copied, err);
-		return;
-	}
-
-	tpmif->cmd_len = shr->length;
-	tpmif->locality = shr->locality;
-	tpmif->seq++;
-	tpmif->cmd_state = XEN_TPMBK_CMD_QUEUED;
-	tpmif->cancel_pending = false;
-	tpmif->cancel_forwarded = false;
-	xen_tpmif_arm_watchdog_locked(tpmif);
-	wake_up_interruptible(&tpmif->waitq);
+	tpmif->cmd_copied = xen_tpmbk_shr_copy_command(tpmif->page, shr,
+						       tpmif->cmd_buf);
+	verdict = xen_tpmbk_check_command(tpmif->cmd_buf, shr->length,
+					  shr->locality);
+	cls = xen_tpmbk_cmd_class(tpmif->cmd_buf, tpmif->cmd_copied);
+	xen_tpmif_apply_locked(tpmif,
+			       xen_tpmbk_cmd_accept(&tpmif->cmd, verdict,
+						    shr->length, shr->locality,
+						    cls, jiffies, to));
 }
 
 /*
@@ -239,43 +285,31 @@ static void accept_command_locked(struct xen_tpmif *tpmif,
  */
 static bool handle_page_locked(struct xen_tpmif *tpmif)
 {
+	struct xen_tpmbk_timeouts to;
 	struct xen_tpmbk_shr shr;
-	enum xen_tpmbk_action action;
+	struct xen_tpmbk_fx fx;
 
+	xen_tpmif_timeouts(&to);
 	xen_tpmbk_shr_read(tpmif->page, &shr);
-	action = xen_tpmbk_event_action(xen_tpmbk_shr_event(&shr),
-					tpmif->cmd_state, tpmif->cancel_forwarded);
-	switch (action) {
-	case XEN_TPMBK_ACT_ACCEPT:
-		accept_command_locked(tpmif, &shr);
-		return true;
-	case XEN_TPMBK_ACT_DROP:
-		end_command_locked(tpmif);
-		fallthrough;
-	case XEN_TPMBK_ACT_IDLE:
-		xen_tpmbk_shr_put_idle(tpmif->page);
-		notify_guest_locked(tpmif);
-		return true;
-	case XEN_TPMBK_ACT_FORWARD_CANCEL:
-		tpmif->cancel_pending = true;
-		tpmif->cancel_forwarded = true;
-		wake_up_interruptible(&tpmif->waitq);
-		return true;
-	case XEN_TPMBK_ACT_BROKEN:
+	fx = xen_tpmbk_cmd_event(&tpmif->cmd, xen_tpmbk_shr_event(&shr),
+				 jiffies, &to);
+	if (fx.flags & XEN_TPMBK_FX_BROKEN) {
 		/* Buggy or malicious guest: stop listening to it. */
 		tpmif->broken = true;
-		pr_warn_ratelimited("dom%u vtpm%u: bad shared page (state %u, nr_extra_pages %u), event channel masked\n",
-				    tpmif->domid, tpmif->devid, shr.state,
-				    shr.nr_extra_pages);
+		xen_tpmif_warn_rl(tpmif, "bad page (state %u, nr_extra_pages %u), channel masked\n",
+				  shr.state, shr.nr_extra_pages);
 		if (tpmif->dev)
 			xenbus_dev_error(tpmif->dev, -EPROTO,
 					 "bad shared page state %u, nr_extra_pages %u",
 					 shr.state, shr.nr_extra_pages);
 		return false;
-	case XEN_TPMBK_ACT_IGNORE:
-	default:
-		return false;
 	}
+	if (fx.flags & XEN_TPMBK_FX_ACCEPT) {
+		accept_command_locked(tpmif, &shr, &to);
+		return true;
+	}
+	xen_tpmif_apply_locked(tpmif, fx);
+	return fx.flags != 0;
 }
 
 static void xen_tpmif_event_work(struct work_struct *work)
@@ -301,7 +335,7 @@ static irqreturn_t xen_tpmif_interrupt(int irq, void *dev_id)
 {
 	struct xen_tpmif *tpmif = dev_id;
 
-	queue_work(system_wq, &tpmif->event_work);
+	queue_work(xen_tpmbk_wq, &tpmif->event_work);
 	return IRQ_HANDLED;
 }
 
@@ -343,6 +377,10 @@ int xen_tpmif_connect(struct xen_tpmif *tpmif, grant_ref_t ring_ref,
 	void *page;
 	int err;
 
+	/* set_backend_state() disconnects before every connect. */
+	if (WARN_ON_ONCE(READ_ONCE(tpmif->connected)))
+		return -EISCONN;
+
 	/* Reports its own failure with xenbus_dev_fatal(). */
 	err = xenbus_map_ring_valloc(dev, &ring_ref, 1, &page);
 	if (err)
@@ -360,7 +398,7 @@ int xen_tpmif_connect(struct xen_tpmif *tpmif, grant_ref_t ring_ref,
 	mutex_lock(&tpmif->lock);
 	err = bind_interdomain_evtchn_to_irqhandler_lateeoi(dev, evtchn,
 							    xen_tpmif_interrupt,
-							    0, "xen-tpmback",
+							    0, tpmif->irq_name,
 							    tpmif);
 	if (err < 0) {
 		mutex_unlock(&tpmif->lock);
@@ -385,7 +423,8 @@ err_unmap_page:
  *
  * A command in hand is answered with a TPM failure first, so that the
  * guest (which may be waiting in its own teardown) never hangs on it.
- * Idempotent.
+ * Idempotent: keyed on whether the page is mapped, never on the xenbus
+ * state, so that remove() and every connect can call it unconditionally.
  */
 void xen_tpmif_disconnect(struct xen_tpmif *tpmif)
 {
@@ -397,7 +436,7 @@ void xen_tpmif_disconnect(struct xen_tpmif *tpmif)
 		mutex_unlock(&tpmif->lock);
 		return;
 	}
-	xen_tpmif_fail_locked(tpmif, XEN_TPMBK_ERR_FAILURE);
+	xen_tpmif_apply_locked(tpmif, xen_tpmbk_cmd_disconnect(&tpmif->cmd));
 	tpmif->connected = false;
 	page = tpmif->page;
 	tpmif->page = NULL;
@@ -427,8 +466,10 @@ void xen_tpmif_init(struct xen_tpmif *tpmif)
 	init_waitqueue_head(&tpmif->waitq);
 	INIT_WORK(&tpmif->event_work, xen_tpmif_event_work);
 	INIT_DELAYED_WORK(&tpmif->watchdog, xen_tpmif_watchdog);
+	/* Ten guest-triggered messages per device, then one per 5 s. */
+	ratelimit_state_init(&tpmif->log_rs, 5 * HZ, 10);
 	tpmif->irq = -1;
-	tpmif->unattached_since = jiffies;
+	xen_tpmbk_cmd_init(&tpmif->cmd, jiffies);
 }
 
 /**
@@ -462,6 +503,9 @@ void xen_tpmif_put(struct xen_tpmif *tpmif)
  * Module
  */
 
+/* Event handling and watchdogs of every device; not the system's queue. */
+struct workqueue_struct *xen_tpmbk_wq;
+
 static int __init xen_tpmbk_init(void)
 {
 	int err;
@@ -471,9 +515,13 @@ static int __init xen_tpmbk_init(void)
 
 	xen_tpmbk_params_init();
 
+	xen_tpmbk_wq = alloc_workqueue("xen-tpmback", 0, 0);
+	if (!xen_tpmbk_wq)
+		return -ENOMEM;
+
 	err = xen_tpmbk_chardev_init();
 	if (err)
-		return err;
+		goto err_destroy_wq;
 
 	err = xen_tpmbk_xenbus_init();
 	if (err)
@@ -483,6 +531,8 @@ static int __init xen_tpmbk_init(void)
 
 err_chardev_exit:
 	xen_tpmbk_chardev_exit();
+err_destroy_wq:
+	destroy_workqueue(xen_tpmbk_wq);
 	return err;
 }
 module_init(xen_tpmbk_init);
@@ -491,6 +541,7 @@ static void __exit xen_tpmbk_exit(void)
 {
 	xen_tpmbk_xenbus_exit();
 	xen_tpmbk_chardev_exit();
+	destroy_workqueue(xen_tpmbk_wq);
 }
 module_exit(xen_tpmbk_exit);
 

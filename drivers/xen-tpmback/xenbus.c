@@ -22,13 +22,23 @@
 
 #include "common.h"
 
-static void backend_switch_state(struct xen_tpmif *tpmif,
-				 enum xenbus_state state)
+/* Connects (map + bind) a guest may cause: a burst, then one a second. */
+#define XEN_TPMBK_CONNECT_BURST		8
+#define XEN_TPMBK_CONNECT_PERIOD	HZ
+
+/*
+ * Returns 0 when xenstore has the new state. xenbus_switch_state() reports
+ * its own failure (xenbus_dev_fatal()) and leaves dev->state as it was.
+ */
+static int backend_switch_state(struct xen_tpmif *tpmif,
+				enum xenbus_state state)
 {
 	struct xenbus_device *dev = tpmif->dev;
 
-	pr_debug("%s -> %s\n", dev->nodename, xenbus_strstate(state));
+	dev_dbg(&dev->dev, "%s -> %s\n", xenbus_strstate(dev->state),
+		xenbus_strstate(state));
 	xenbus_switch_state(dev, state);
+	return dev->state == state ? 0 : -EIO;
 }
 
 /* Map the page, bind the event channel, say ready. */
@@ -64,8 +74,8 @@ static int connect(struct xen_tpmif *tpmif)
 
 	tpmif->ring_ref = ring_ref;
 	tpmif->evtchn = evtchn;
-	pr_info("dom%u vtpm%u: connected (ring-ref %u, event-channel %u)\n",
-		tpmif->domid, tpmif->devid, ring_ref, evtchn);
+	xen_tpmif_info_rl(tpmif, "connected (ring-ref %u, event-channel %u)\n",
+			  ring_ref, evtchn);
 	return 0;
 
 err_disconnect:
@@ -73,9 +83,24 @@ err_disconnect:
 	return err;
 }
 
+/* Unbind and unmap if connected; keyed on the connection, idempotent. */
 static void disconnect(struct xen_tpmif *tpmif)
 {
 	xen_tpmif_disconnect(tpmif);
+}
+
+/* May the guest cause another map + bind now? Else retry later. */
+static bool connect_allowed(struct xen_tpmif *tpmif)
+{
+	unsigned long wait;
+
+	if (xen_tpmbk_bucket_take(&tpmif->connect_bucket, jiffies,
+				  XEN_TPMBK_CONNECT_BURST,
+				  XEN_TPMBK_CONNECT_PERIOD, &wait))
+		return true;
+	xen_tpmif_warn_rl(tpmif, "frontend reconnects too often, next connect deferred\n");
+	queue_delayed_work(xen_tpmbk_wq, &tpmif->connect_retry, wait);
+	return false;
 }
 
 /*
@@ -86,8 +111,11 @@ static void disconnect(struct xen_tpmif *tpmif)
  *   InitWait, Connected --> Closing --> Closed, InitWait
  *   Closed --> InitWait;  Initialising --> Closed
  *
- * Entering Connected connects; leaving Connected disconnects (idempotent).
- * A failed connect has already gone Closing through xenbus_dev_fatal().
+ * Every step first disconnects if connected, whatever the cached xenbus
+ * state says (xen_tpmbk_step_work()); entering Connected then connects.
+ * A failed connect has already gone Closing through xenbus_dev_fatal();
+ * a connection whose switch to Connected failed in xenstore is torn down
+ * at once.
  */
 static void set_backend_state(struct xen_tpmif *tpmif, enum xenbus_state target)
 {
@@ -98,22 +126,51 @@ static void set_backend_state(struct xen_tpmif *tpmif, enum xenbus_state target)
 	while (dev->state != target) {
 		enum xenbus_state cur = dev->state;
 		enum xenbus_state next = xen_tpmbk_next_state(cur, target);
+		unsigned int work;
 
 		if (next == cur) {
-			pr_warn("%s: no transition from %s to %s\n", dev->nodename,
-				xenbus_strstate(cur), xenbus_strstate(target));
+			dev_warn(&dev->dev, "no transition from %s to %s\n",
+				 xenbus_strstate(cur), xenbus_strstate(target));
 			return;
 		}
-		if (cur == XenbusStateConnected)
-			disconnect(tpmif);
-		if (next == XenbusStateConnected && connect(tpmif))
+		work = xen_tpmbk_step_work(next, READ_ONCE(tpmif->connected));
+		if (work & XEN_TPMBK_STEP_CONNECT && !connect_allowed(tpmif))
 			return;
-		backend_switch_state(tpmif, next);
-		if (dev->state != next)
-			return;	/* xenstore refused; reported already */
+		if (work & XEN_TPMBK_STEP_DISCONNECT)
+			disconnect(tpmif);
+		if (work & XEN_TPMBK_STEP_CONNECT && connect(tpmif))
+			return;
+		if (backend_switch_state(tpmif, next)) {
+			/* Reported already; never stay connected unseen. */
+			disconnect(tpmif);
+			return;
+		}
 		if (next == XenbusStateConnected)
 			xen_tpmif_process_pending(tpmif);
 	}
+}
+
+/* Re-read the frontend's state: a deferred connect, or a retry. */
+static void sync_with_frontend(struct xen_tpmif *tpmif)
+{
+	struct xenbus_device *dev = tpmif->dev;
+	enum xenbus_state target;
+
+	lockdep_assert_held(&tpmif->state_lock);
+
+	target = xen_tpmbk_frontend_target(xenbus_read_driver_state(dev->otherend),
+					   dev->state, xenbus_dev_is_online(dev));
+	set_backend_state(tpmif, target);
+}
+
+static void connect_retry(struct work_struct *work)
+{
+	struct xen_tpmif *tpmif = container_of(to_delayed_work(work),
+					       struct xen_tpmif, connect_retry);
+
+	mutex_lock(&tpmif->state_lock);
+	sync_with_frontend(tpmif);
+	mutex_unlock(&tpmif->state_lock);
 }
 
 /* The frontend published a handshake different from the one we serve. */
@@ -136,8 +193,7 @@ static void frontend_changed(struct xenbus_device *dev,
 	enum xenbus_state target;
 
 	mutex_lock(&tpmif->state_lock);
-	pr_debug("%s: frontend %s\n", dev->nodename,
-		 xenbus_strstate(frontend_state));
+	dev_dbg(&dev->dev, "frontend %s\n", xenbus_strstate(frontend_state));
 
 	target = xen_tpmbk_frontend_target(frontend_state, dev->state,
 					   xenbus_dev_is_online(dev));
@@ -173,6 +229,54 @@ static void online_changed(struct xenbus_watch *watch, const char *path,
 	mutex_lock(&tpmif->state_lock);
 	set_backend_state(tpmif, XenbusStateClosed);
 	mutex_unlock(&tpmif->state_lock);
+}
+
+/*
+ * The toolstack writes the guest's control/shutdown node ("suspend",
+ * "poweroff", ...) to save, migrate or stop it, and removes it after a
+ * cancelled suspend. While it is set, no command waits long.
+ */
+static void shutdown_changed(struct xenbus_watch *watch, const char *path,
+			     const char *token)
+{
+	struct xen_tpmif *tpmif = container_of(watch, struct xen_tpmif,
+					       shutdown_watch);
+	char *val;
+	bool draining;
+
+	val = xenbus_read(XBT_NIL, watch->node, "", NULL);
+	draining = !IS_ERR(val) && val[0];
+	if (!IS_ERR(val))
+		kfree(val);
+	xen_tpmif_set_draining(tpmif, draining);
+}
+
+static int watch_shutdown(struct xen_tpmif *tpmif)
+{
+	struct xenbus_watch *watch = &tpmif->shutdown_watch;
+	int err;
+
+	watch->node = kasprintf(GFP_KERNEL, "/local/domain/%u/control/shutdown",
+				tpmif->domid);
+	if (!watch->node)
+		return -ENOMEM;
+	watch->callback = shutdown_changed;
+	err = register_xenbus_watch(watch);
+	if (err) {
+		kfree(watch->node);
+		watch->node = NULL;
+	}
+	return err;
+}
+
+static void unwatch(struct xenbus_watch *watch)
+{
+	if (!watch->node)
+		return;
+	/* Waits for a running callback; none can start afterwards. */
+	unregister_xenbus_watch(watch);
+	kfree(watch->node);
+	watch->node = NULL;
 }
 
 static int read_identity(struct xen_tpmif *tpmif)
@@ -215,6 +319,9 @@ static int xen_tpmbk_probe(struct xenbus_device *dev,
 	}
 	xen_tpmif_init(tpmif);
 	mutex_init(&tpmif->state_lock);
+	INIT_DELAYED_WORK(&tpmif->connect_retry, connect_retry);
+	xen_tpmbk_bucket_init(&tpmif->connect_bucket, jiffies,
+			      XEN_TPMBK_CONNECT_BURST);
 	tpmif->dev = dev;
 	tpmif->domid = dev->otherend_id;
 	dev_set_drvdata(&dev->dev, tpmif);
@@ -222,6 +329,8 @@ static int xen_tpmbk_probe(struct xenbus_device *dev,
 	err = read_identity(tpmif);
 	if (err)
 		goto err_put_tpmif;
+	snprintf(tpmif->irq_name, sizeof(tpmif->irq_name), "xen-tpmback-%u-%u",
+		 tpmif->domid, tpmif->devid);
 
 	/* libxl gives the backend 10 s to reach InitWait: do it now. */
 	err = xenbus_printf(XBT_NIL, dev->nodename, "feature-protocol-v2", "%u", 1);
@@ -241,9 +350,14 @@ static int xen_tpmbk_probe(struct xenbus_device *dev,
 	if (err)
 		goto err_put_tpmif;
 
+	/* Without it only the watchdog's shorter wait during a save is lost. */
+	err = watch_shutdown(tpmif);
+	if (err)
+		dev_warn(&dev->dev, "cannot watch the guest's control/shutdown: %d\n",
+			 err);
+
 	xen_tpmbk_device_add(tpmif);
-	pr_info("dom%u vtpm%u: probed, uuid %pUb\n", tpmif->domid,
-		tpmif->devid, &tpmif->uuid);
+	dev_info(&dev->dev, "probed, uuid %pUb\n", &tpmif->uuid);
 	return 0;
 
 err_put_tpmif:
@@ -256,13 +370,15 @@ static void xen_tpmbk_remove(struct xenbus_device *dev)
 {
 	struct xen_tpmif *tpmif = dev_get_drvdata(&dev->dev);
 
-	/* Waits for a running callback; none can start afterwards. */
-	unregister_xenbus_watch(&tpmif->online_watch);
-	kfree(tpmif->online_watch.node);
-	tpmif->online_watch.node = NULL;
+	unwatch(&tpmif->online_watch);
+	unwatch(&tpmif->shutdown_watch);
+	/* The frontend's watch is gone too (xenbus core): nothing re-queues. */
+	cancel_delayed_work_sync(&tpmif->connect_retry);
 
 	mutex_lock(&tpmif->state_lock);
 	set_backend_state(tpmif, XenbusStateClosed);
+	/* Whatever the state machine believes: as blkback, unconditionally. */
+	disconnect(tpmif);
 	mutex_unlock(&tpmif->state_lock);
 
 	xen_tpmbk_device_del(tpmif);
@@ -273,7 +389,7 @@ static void xen_tpmbk_remove(struct xenbus_device *dev)
 	tpmif->dev = NULL;
 	mutex_unlock(&tpmif->lock);
 	dev_set_drvdata(&dev->dev, NULL);
-	pr_info("dom%u vtpm%u: removed\n", tpmif->domid, tpmif->devid);
+	dev_info(&dev->dev, "removed\n");
 	xen_tpmif_put(tpmif);
 }
 

@@ -18,29 +18,29 @@ struct err_case {
 	u8 expected[XEN_TPMBK_TPM_HDR_SIZE];
 };
 
-#define RSP12(rc)	{ 0x00, 0xC4, 0, 0, 0, 10, 0, 0, (rc) >> 8, (rc) & 0xff }
-#define RSP20(rc)	{ 0x80, 0x01, 0, 0, 0, 10, 0, 0, (rc) >> 8, (rc) & 0xff }
+#define RSP12(hi, lo)	{ 0x00, 0xC4, 0, 0, 0, 10, 0, 0, hi, lo }
+#define RSP20(hi, lo)	{ 0x80, 0x01, 0, 0, 0, 10, 0, 0, hi, lo }
 
 static const struct err_case err_cases[] = {
 	/* TPM 1.2 requests get tag 0x00C4 */
-	{ "tpm12_rqu_failure", { 0x00, 0xC1 }, 14, XEN_TPMBK_ERR_FAILURE, RSP12(0x009) },
-	{ "tpm12_auth1_failure", { 0x00, 0xC2 }, 50, XEN_TPMBK_ERR_FAILURE, RSP12(0x009) },
-	{ "tpm12_auth2_failure", { 0x00, 0xC3 }, 80, XEN_TPMBK_ERR_FAILURE, RSP12(0x009) },
-	{ "tpm12_size", { 0x00, 0xC1 }, 14, XEN_TPMBK_ERR_SIZE, RSP12(0x019) },
-	{ "tpm12_tag", { 0x00, 0xC1 }, 14, XEN_TPMBK_ERR_TAG, RSP12(0x01E) },
-	{ "tpm12_locality", { 0x00, 0xC1 }, 14, XEN_TPMBK_ERR_LOCALITY, RSP12(0x03D) },
+	{ "tpm12_rqu_failure", { 0x00, 0xC1 }, 14, XEN_TPMBK_ERR_FAILURE, RSP12(0x00, 0x09) },
+	{ "tpm12_auth1_failure", { 0x00, 0xC2 }, 50, XEN_TPMBK_ERR_FAILURE, RSP12(0x00, 0x09) },
+	{ "tpm12_auth2_failure", { 0x00, 0xC3 }, 80, XEN_TPMBK_ERR_FAILURE, RSP12(0x00, 0x09) },
+	{ "tpm12_size", { 0x00, 0xC1 }, 14, XEN_TPMBK_ERR_SIZE, RSP12(0x00, 0x19) },
+	{ "tpm12_tag", { 0x00, 0xC1 }, 14, XEN_TPMBK_ERR_TAG, RSP12(0x00, 0x1E) },
+	{ "tpm12_locality", { 0x00, 0xC1 }, 14, XEN_TPMBK_ERR_LOCALITY, RSP12(0x00, 0x3D) },
 	/* TPM 2.0 requests get tag 0x8001 (TPM_ST_NO_SESSIONS) */
-	{ "tpm2_no_sessions_failure", { 0x80, 0x01 }, 12, XEN_TPMBK_ERR_FAILURE, RSP20(0x101) },
-	{ "tpm2_sessions_failure", { 0x80, 0x02 }, 40, XEN_TPMBK_ERR_FAILURE, RSP20(0x101) },
-	{ "tpm2_size", { 0x80, 0x01 }, 12, XEN_TPMBK_ERR_SIZE, RSP20(0x142) },
-	{ "tpm2_tag", { 0x80, 0x01 }, 12, XEN_TPMBK_ERR_TAG, RSP20(0x01E) },
-	{ "tpm2_locality", { 0x80, 0x02 }, 12, XEN_TPMBK_ERR_LOCALITY, RSP20(0x107) },
+	{ "tpm2_failure", { 0x80, 0x01 }, 12, XEN_TPMBK_ERR_FAILURE, RSP20(0x01, 0x01) },
+	{ "tpm2_sessions_failure", { 0x80, 0x02 }, 40, XEN_TPMBK_ERR_FAILURE, RSP20(0x01, 0x01) },
+	{ "tpm2_size", { 0x80, 0x01 }, 12, XEN_TPMBK_ERR_SIZE, RSP20(0x01, 0x42) },
+	{ "tpm2_tag", { 0x80, 0x01 }, 12, XEN_TPMBK_ERR_TAG, RSP20(0x00, 0x1E) },
+	{ "tpm2_locality", { 0x80, 0x02 }, 12, XEN_TPMBK_ERR_LOCALITY, RSP20(0x01, 0x07) },
 	/* unknown or missing tag: answered as a TPM 2.0 would */
-	{ "unknown_tag", { 0x12, 0x34 }, 12, XEN_TPMBK_ERR_TAG, RSP20(0x01E) },
-	{ "response_tag", { 0x00, 0xC4 }, 12, XEN_TPMBK_ERR_TAG, RSP20(0x01E) },
-	{ "empty_command", { 0x00, 0xC1 }, 0, XEN_TPMBK_ERR_SIZE, RSP20(0x142) },
-	{ "one_byte_command", { 0x00, 0xC1 }, 1, XEN_TPMBK_ERR_SIZE, RSP20(0x142) },
-	{ "two_byte_tpm12_command", { 0x00, 0xC1 }, 2, XEN_TPMBK_ERR_SIZE, RSP12(0x019) },
+	{ "unknown_tag", { 0x12, 0x34 }, 12, XEN_TPMBK_ERR_TAG, RSP20(0x00, 0x1E) },
+	{ "response_tag", { 0x00, 0xC4 }, 12, XEN_TPMBK_ERR_TAG, RSP20(0x00, 0x1E) },
+	{ "empty_command", { 0x00, 0xC1 }, 0, XEN_TPMBK_ERR_SIZE, RSP20(0x01, 0x42) },
+	{ "one_byte_command", { 0x00, 0xC1 }, 1, XEN_TPMBK_ERR_SIZE, RSP20(0x01, 0x42) },
+	{ "two_byte_tpm12_command", { 0x00, 0xC1 }, 2, XEN_TPMBK_ERR_SIZE, RSP12(0x00, 0x19) },
 };
 
 static void err_case_desc(const struct err_case *c, char *desc)

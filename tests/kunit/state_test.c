@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit: the state machine decisions: the xenbus backend state graph, the
- * backend state a frontend state asks for, what an event does to the
- * device's command, and the watchdog's deadline.
+ * KUnit: the xenbus state machine decisions: the backend state graph, the
+ * backend state a frontend state asks for, and what each step must tear
+ * down or set up.
  */
 
 #include <kunit/test.h>
@@ -115,8 +115,13 @@ static const struct target_case target_cases[] = {
 	{ "connected_again", CON, CON, true, CON },
 	{ "closing", CLG, CON, true, CLG },
 	{ "closing_while_closed", CLG, CLD, true, CLD },
-	{ "closed_reopens", CLD, CLG, true, IWT },
-	{ "closed_from_connected", CLD, CON, true, IWT },
+	/* blkback and netback; xenbus_reset_frontend() waits for Closed */
+	{ "closed_closes", CLD, CLG, true, CLD },
+	{ "closed_from_connected", CLD, CON, true, CLD },
+	{ "closed_from_initwait", CLD, IWT, true, CLD },
+	/* ... and the reset's next step reopens the device */
+	{ "initialising_after_closed", INI, CLD, true, IWT },
+	{ "initialised_after_closed", IND, CLD, true, CON },
 	{ "unknown_frontend_gone", UNK, CON, true, CLD },
 	{ "reconfiguring_ignored", RCG, CON, true, CON },
 	{ "junk_ignored", (enum xenbus_state)42, CON, true, CON },
@@ -141,85 +146,80 @@ static void frontend_target_table(struct kunit *test)
 							c->online), c->target);
 }
 
-struct action_case {
+/*
+ * xenbus_reset_frontend() (a guest's kexec or kdump) walks the backend
+ * through Closing, Closed and InitWait, waiting up to 5 s for each.
+ */
+static void frontend_target_reset_sequence(struct kunit *test)
+{
+	static const enum xenbus_state fe[] = { CLG, CLD, INI, IND };
+	static const enum xenbus_state want[] = { CLG, CLD, IWT, CON };
+	enum xenbus_state be = CON;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(fe); i++) {
+		enum xenbus_state target = xen_tpmbk_frontend_target(fe[i], be, true);
+
+		KUNIT_EXPECT_EQ_MSG(test, target, want[i], "frontend %d", fe[i]);
+		while (be != target) {
+			enum xenbus_state n = xen_tpmbk_next_state(be, target);
+
+			KUNIT_ASSERT_NE(test, n, be);
+			be = n;
+		}
+	}
+}
+
+struct step_case {
 	const char *name;
-	enum xen_tpmbk_event ev;
-	enum xen_tpmbk_cmd_state cmd;
-	bool cancel_forwarded;
-	enum xen_tpmbk_action action;
+	enum xenbus_state next;
+	bool connected;
+	unsigned int work;
 };
 
-static const struct action_case action_cases[] = {
-	{ "submit_idle_device", XEN_TPMBK_EV_SUBMIT, XEN_TPMBK_CMD_NONE, false,
-	  XEN_TPMBK_ACT_ACCEPT },
-	{ "submit_while_queued", XEN_TPMBK_EV_SUBMIT, XEN_TPMBK_CMD_QUEUED, false,
-	  XEN_TPMBK_ACT_IGNORE },
-	{ "submit_while_sent", XEN_TPMBK_EV_SUBMIT, XEN_TPMBK_CMD_SENT, false,
-	  XEN_TPMBK_ACT_IGNORE },
-	{ "cancel_nothing_outstanding", XEN_TPMBK_EV_CANCEL, XEN_TPMBK_CMD_NONE, false,
-	  XEN_TPMBK_ACT_IDLE },
-	{ "cancel_queued", XEN_TPMBK_EV_CANCEL, XEN_TPMBK_CMD_QUEUED, false,
-	  XEN_TPMBK_ACT_DROP },
-	{ "cancel_sent", XEN_TPMBK_EV_CANCEL, XEN_TPMBK_CMD_SENT, false,
-	  XEN_TPMBK_ACT_FORWARD_CANCEL },
-	{ "cancel_sent_twice", XEN_TPMBK_EV_CANCEL, XEN_TPMBK_CMD_SENT, true,
-	  XEN_TPMBK_ACT_IGNORE },
-	{ "spurious_idle_device", XEN_TPMBK_EV_NONE, XEN_TPMBK_CMD_NONE, false,
-	  XEN_TPMBK_ACT_IGNORE },
-	{ "spurious_while_sent", XEN_TPMBK_EV_NONE, XEN_TPMBK_CMD_SENT, false,
-	  XEN_TPMBK_ACT_IGNORE },
-	{ "broken_idle_device", XEN_TPMBK_EV_BROKEN, XEN_TPMBK_CMD_NONE, false,
-	  XEN_TPMBK_ACT_BROKEN },
-	{ "broken_while_sent", XEN_TPMBK_EV_BROKEN, XEN_TPMBK_CMD_SENT, true,
-	  XEN_TPMBK_ACT_BROKEN },
+#define DIS	XEN_TPMBK_STEP_DISCONNECT
+#define CNX	XEN_TPMBK_STEP_CONNECT
+
+static const struct step_case step_cases[] = {
+	{ "to_connected", CON, false, CNX },
+	/* a second connect never leaks the first one */
+	{ "to_connected_while_connected", CON, true, DIS | CNX },
+	/*
+	 * The switch to Connected failed in xenstore: the cached state is
+	 * InitWait, the page is mapped. Every way out must unmap.
+	 */
+	{ "to_closing_connected_in_initwait", CLG, true, DIS },
+	{ "to_closed_connected", CLD, true, DIS },
+	{ "to_initwait_connected", IWT, true, DIS },
+	{ "to_closing_not_connected", CLG, false, 0 },
+	{ "to_closed_not_connected", CLD, false, 0 },
+	{ "to_initwait_not_connected", IWT, false, 0 },
 };
 
-static void action_case_desc(const struct action_case *c, char *desc)
+static void step_case_desc(const struct step_case *c, char *desc)
 {
 	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
 }
 
-KUNIT_ARRAY_PARAM(action, action_cases, action_case_desc);
+KUNIT_ARRAY_PARAM(step, step_cases, step_case_desc);
 
-static void event_action_table(struct kunit *test)
+static void step_work_table(struct kunit *test)
 {
-	const struct action_case *c = test->param_value;
+	const struct step_case *c = test->param_value;
 
-	KUNIT_EXPECT_EQ(test, xen_tpmbk_event_action(c->ev, c->cmd,
-						     c->cancel_forwarded), c->action);
+	KUNIT_EXPECT_EQ(test, xen_tpmbk_step_work(c->next, c->connected), c->work);
 }
 
-static void cmd_deadline_attached_uses_cmd_timeout(struct kunit *test)
+/* Whatever the cached state, a connected device is disconnected on the way. */
+static void step_work_keyed_on_connection(struct kunit *test)
 {
-	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_deadline(true, 1000, 0, 50, 300), 1300UL);
-}
+	static const enum xenbus_state states[] = { INI, IWT, CON, CLG, CLD };
+	unsigned int i;
 
-static void cmd_deadline_unattached_within_grace(struct kunit *test)
-{
-	/* Detached at 900, grace 200: held until 1100. */
-	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_deadline(false, 1000, 900, 200, 300), 1100UL);
-}
-
-static void cmd_deadline_unattached_past_grace(struct kunit *test)
-{
-	/* Server gone since 100, grace 200: fail now. */
-	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_deadline(false, 1000, 100, 200, 300), 1000UL);
-}
-
-static void cmd_deadline_zero_grace(struct kunit *test)
-{
-	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_deadline(false, 1000, 1000, 0, 300), 1000UL);
-}
-
-static void cmd_deadline_jiffies_wrap(struct kunit *test)
-{
-	unsigned long since = ULONG_MAX - 10;
-
-	/* Grace runs across the wrap: 10 + 1 + 20 - 1 jiffies later. */
-	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_deadline(false, 5, since, 30, 300),
-			since + 30);
-	KUNIT_EXPECT_TRUE(test, time_after(xen_tpmbk_cmd_deadline(false, 5, since, 30, 300),
-					   5UL));
+	for (i = 0; i < ARRAY_SIZE(states); i++) {
+		KUNIT_EXPECT_TRUE(test, xen_tpmbk_step_work(states[i], true) & DIS);
+		KUNIT_EXPECT_FALSE(test, xen_tpmbk_step_work(states[i], false) & DIS);
+	}
 }
 
 static void connection_name_states(struct kunit *test)
@@ -238,12 +238,9 @@ static struct kunit_case xen_tpmback_state_cases[] = {
 	KUNIT_CASE(next_state_walk_terminates),
 	KUNIT_CASE(next_state_rehandshake_skips_closed),
 	KUNIT_CASE_PARAM(frontend_target_table, target_gen_params),
-	KUNIT_CASE_PARAM(event_action_table, action_gen_params),
-	KUNIT_CASE(cmd_deadline_attached_uses_cmd_timeout),
-	KUNIT_CASE(cmd_deadline_unattached_within_grace),
-	KUNIT_CASE(cmd_deadline_unattached_past_grace),
-	KUNIT_CASE(cmd_deadline_zero_grace),
-	KUNIT_CASE(cmd_deadline_jiffies_wrap),
+	KUNIT_CASE(frontend_target_reset_sequence),
+	KUNIT_CASE_PARAM(step_work_table, step_gen_params),
+	KUNIT_CASE(step_work_keyed_on_connection),
 	KUNIT_CASE(connection_name_states),
 	{}
 };

@@ -4,8 +4,23 @@ step tpmfront-load load_tpmfront
 step getrandom-1 tpm2_getrandom 8 --hex
 info "xen drivers: $(ls /sys/bus/xen/drivers/ | tr '\n' ' ') devices: $(ls /sys/bus/xen/devices/ | tr '\n' ' ')"
 step unbind-tpmfront sh -c 'echo vtpm-0 > /sys/bus/xen/drivers/vtpm/unbind'
-sleep 3
-info "after unbind: fe state $(xenstore-read device/vtpm/0/state 2>&1) tpm: $(ls /dev/tpm* 2>&1 | tr '\n' ' ')"
+# wait_state SECONDS NODE VALUE: poll a xenstore node
+wait_state() {
+	local t=$(( $1 * 5 ))
+	while [ $t -gt 0 ]; do
+		[ "$(xenstore-read "$2" 2>/dev/null)" = "$3" ] && return 0
+		sleep 0.2; t=$((t - 1))
+	done
+	echo "$2 is $(xenstore-read "$2" 2>&1), not $3"; return 1
+}
+be=$(xenstore-read device/vtpm/0/backend)
+# The frontend went Closed: the backend follows to Closed (6), as blkback
+# does, which xenbus_reset_frontend() (kexec, kdump) waits for; then the
+# reset's Initialising (1) takes it back to InitWait (2).
+step backend-closed-after-frontend-closed wait_state 5 "$be/state" 6
+step frontend-reset-initialising xenstore-write device/vtpm/0/state 1
+step backend-initwait-after-reset wait_state 5 "$be/state" 2
+info "after unbind: fe state $(xenstore-read device/vtpm/0/state 2>&1) be state $(xenstore-read "$be/state" 2>&1) tpm: $(ls /dev/tpm* 2>&1 | tr '\n' ' ')"
 step bind-tpmfront sh -c 'echo vtpm-0 > /sys/bus/xen/drivers/vtpm/bind'
 sleep 2
 dev=$(ls /dev/tpm[0-9]* 2>/dev/null | head -n1)

@@ -14,8 +14,8 @@ need xl-create guest_create rh guest-rehandshake "vtpm=[\"backend=0,uuid=$uuid\"
 domid=$(guest_domid rh)
 be=/local/domain/0/backend/vtpm/$domid/0
 guest_wait rh 300
-step connected-twice sh -c "[ \$(dmesg | grep -c 'dom$domid vtpm0: connected') -ge 2 ]"
-say "$(dmesg | grep "dom$domid vtpm0" | tr '\n' ' ')"
+step connected-twice sh -c "[ \$(dmesg | grep -c 'vtpm-$domid-0: connected') -ge 2 ]"
+say "$(dmesg | grep "vtpm-$domid-0" | tr '\n' ' ')"
 step same-responder-served sh -c "[ \$(grep -c '^RSP' $O/rh.log) -ge 4 ]"
 step responder-exits wait_for 15 sh -c "! kill -0 \$(cat /tmp/rh.pid)"
 step rmmod rmmod xen_tpmback
