@@ -80,6 +80,8 @@ struct xen_tpmif {
 	struct xenbus_watch online_watch;
 	/* watch on the guest's control/shutdown node; xenbus.c only */
 	struct xenbus_watch shutdown_watch;
+	unsigned int shutdown_events;	/* its events so far */
+	struct delayed_work drain_end;	/* closes the drain window */
 	/* ring-ref and event-channel of the current connection */
 	grant_ref_t ring_ref;
 	evtchn_port_t evtchn;

@@ -14,6 +14,7 @@
 
 #define pr_fmt(fmt) "xen-tpmback: " fmt
 
+#include <linux/debugfs.h>
 #include <linux/device.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -26,6 +27,41 @@
 #define XEN_TPMBK_CONNECT_BURST		8
 #define XEN_TPMBK_CONNECT_PERIOD	HZ
 
+#ifdef CONFIG_XEN_TPMDEV_BACKEND_FAULT_INJECTION
+/*
+ * Testing only: /sys/kernel/debug/xen-tpmback/fail_switch_connected makes
+ * the next N switches to Connected fail as a xenstore error would.
+ */
+static atomic_t fail_switch_connected = ATOMIC_INIT(0);
+static struct dentry *xen_tpmbk_debugfs;
+
+static bool inject_switch_failure(enum xenbus_state state)
+{
+	return state == XenbusStateConnected &&
+	       atomic_add_unless(&fail_switch_connected, -1, 0);
+}
+
+static void fault_injection_init(void)
+{
+	xen_tpmbk_debugfs = debugfs_create_dir("xen-tpmback", NULL);
+	debugfs_create_atomic_t("fail_switch_connected", 0600,
+				xen_tpmbk_debugfs, &fail_switch_connected);
+}
+
+static void fault_injection_exit(void)
+{
+	debugfs_remove_recursive(xen_tpmbk_debugfs);
+}
+#else
+static bool inject_switch_failure(enum xenbus_state state)
+{
+	return false;
+}
+
+static void fault_injection_init(void) { }
+static void fault_injection_exit(void) { }
+#endif
+
 /*
  * Returns 0 when xenstore has the new state. xenbus_switch_state() reports
  * its own failure (xenbus_dev_fatal()) and leaves dev->state as it was.
@@ -37,6 +73,11 @@ static int backend_switch_state(struct xen_tpmif *tpmif,
 
 	dev_dbg(&dev->dev, "%s -> %s\n", xenbus_strstate(dev->state),
 		xenbus_strstate(state));
+	if (inject_switch_failure(state)) {
+		/* What xenbus_switch_state() does when xenstore fails. */
+		xenbus_dev_fatal(dev, -EIO, "writing new state (injected)");
+		return -EIO;
+	}
 	xenbus_switch_state(dev, state);
 	return dev->state == state ? 0 : -EIO;
 }
@@ -231,24 +272,43 @@ static void online_changed(struct xenbus_watch *watch, const char *path,
 	mutex_unlock(&tpmif->state_lock);
 }
 
+/* How long a shutdown request keeps the device draining. */
+#define XEN_TPMBK_DRAIN_WINDOW		(30 * HZ)
+
 /*
  * The toolstack writes the guest's control/shutdown node ("suspend",
- * "poweroff", ...) to save, migrate or stop it, and removes it after a
- * cancelled suspend. While it is set, no command waits long.
+ * "poweroff", ...) to save, migrate or stop it; the guest acknowledges at
+ * once by writing "" and only then freezes its tasks, which gives a task
+ * waiting for the TPM 20 s. So any write after the watch's first (initial)
+ * event, or a request still there, opens a drain window in which no
+ * command waits long. A guest writing the node itself only shortens its
+ * own waits.
  */
 static void shutdown_changed(struct xenbus_watch *watch, const char *path,
 			     const char *token)
 {
 	struct xen_tpmif *tpmif = container_of(watch, struct xen_tpmif,
 					       shutdown_watch);
+	bool request;
 	char *val;
-	bool draining;
 
 	val = xenbus_read(XBT_NIL, watch->node, "", NULL);
-	draining = !IS_ERR(val) && val[0];
+	request = !IS_ERR(val) && val[0];
 	if (!IS_ERR(val))
 		kfree(val);
-	xen_tpmif_set_draining(tpmif, draining);
+	if (!tpmif->shutdown_events++ && !request)
+		return;
+	xen_tpmif_set_draining(tpmif, true);
+	mod_delayed_work(xen_tpmbk_wq, &tpmif->drain_end,
+			 XEN_TPMBK_DRAIN_WINDOW);
+}
+
+static void drain_end(struct work_struct *work)
+{
+	struct xen_tpmif *tpmif = container_of(to_delayed_work(work),
+					       struct xen_tpmif, drain_end);
+
+	xen_tpmif_set_draining(tpmif, false);
 }
 
 static int watch_shutdown(struct xen_tpmif *tpmif)
@@ -320,6 +380,7 @@ static int xen_tpmbk_probe(struct xenbus_device *dev,
 	xen_tpmif_init(tpmif);
 	mutex_init(&tpmif->state_lock);
 	INIT_DELAYED_WORK(&tpmif->connect_retry, connect_retry);
+	INIT_DELAYED_WORK(&tpmif->drain_end, drain_end);
 	xen_tpmbk_bucket_init(&tpmif->connect_bucket, jiffies,
 			      XEN_TPMBK_CONNECT_BURST);
 	tpmif->dev = dev;
@@ -350,7 +411,7 @@ static int xen_tpmbk_probe(struct xenbus_device *dev,
 	if (err)
 		goto err_put_tpmif;
 
-	/* Without it only the watchdog's shorter wait during a save is lost. */
+	/* Without it only the shorter waits during a save are lost. */
 	err = watch_shutdown(tpmif);
 	if (err)
 		dev_warn(&dev->dev, "cannot watch the guest's control/shutdown: %d\n",
@@ -374,6 +435,7 @@ static void xen_tpmbk_remove(struct xenbus_device *dev)
 	unwatch(&tpmif->shutdown_watch);
 	/* The frontend's watch is gone too (xenbus core): nothing re-queues. */
 	cancel_delayed_work_sync(&tpmif->connect_retry);
+	cancel_delayed_work_sync(&tpmif->drain_end);
 
 	mutex_lock(&tpmif->state_lock);
 	set_backend_state(tpmif, XenbusStateClosed);
@@ -501,7 +563,13 @@ static struct xenbus_driver xen_tpmbk_driver = {
  */
 int xen_tpmbk_xenbus_init(void)
 {
-	return xenbus_register_backend(&xen_tpmbk_driver);
+	int err;
+
+	fault_injection_init();
+	err = xenbus_register_backend(&xen_tpmbk_driver);
+	if (err)
+		fault_injection_exit();
+	return err;
 }
 
 /**
@@ -510,6 +578,7 @@ int xen_tpmbk_xenbus_init(void)
 void xen_tpmbk_xenbus_exit(void)
 {
 	xenbus_unregister_driver(&xen_tpmbk_driver);
+	fault_injection_exit();
 }
 
 /*

@@ -27,11 +27,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <linux/userfaultfd.h>
 #include <linux/xen-tpmback.h>
 
 #define PROG "vtpm-responder"
@@ -52,6 +55,7 @@ static struct {
 	long bad_cc;
 	int wait;
 	unsigned int wait_ms;
+	int uffd_read;
 } opt = {
 	.dev = "/dev/xen-tpmback",
 	.domid = -1,
@@ -93,6 +97,9 @@ static void print_usage(int status)
 "                         a stale seq; logs 'BADRSP <seq> errno=E' and\n"
 "                         'STALERSP <seq> errno=E' (the guest gets the\n"
 "                         kernel's TPM failure response)\n"
+"  --uffd-read            read the first message into a buffer whose pages\n"
+"                         fault through a userfaultfd nobody serves: the\n"
+"                         read never returns (logs 'UFFD-READ blocked')\n"
 "  --pidfile FILE         write the pid here\n"
 "  --device PATH          default /dev/xen-tpmback\n"
 "Prints 'vtpm-responder: ready domid=D devid=N uuid=U' once attached.\n"
@@ -306,6 +313,41 @@ static void bad_writes(int fd, uint32_t seq)
 	log_line("STALERSP %u errno=%d\n", seq, n < 0 ? errno : 0);
 }
 
+/*
+ * A server whose buffer faults forever (a userfaultfd nobody serves, as a
+ * FUSE mapping or a slow userfaultfd handler would): the kernel's copy to
+ * it must not stall anyone else. Only SIGKILL ends this.
+ */
+static void uffd_read(int fd)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	long page = sysconf(_SC_PAGESIZE);
+	size_t size = 2 * page;
+	void *buf;
+	int uffd;
+	ssize_t n;
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (uffd < 0)
+		die("userfaultfd: %s", strerror(errno));
+	if (ioctl(uffd, UFFDIO_API, &api) < 0)
+		die("UFFDIO_API: %s", strerror(errno));
+	buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	reg.range.start = (unsigned long)buf;
+	reg.range.len = size;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
+		die("UFFDIO_REGISTER: %s", strerror(errno));
+	log_line("UFFD-READ blocked\n");
+	n = read(fd, buf, size);
+	/* Not reached unless the copy failed. */
+	log_line("UFFD-READ returned %zd errno=%d\n", n, n < 0 ? errno : 0);
+	exit(1);
+}
+
 static void serve(int fd)
 {
 	static uint8_t in[MAX_MSG], out[MAX_MSG];
@@ -386,6 +428,7 @@ int main(int argc, char **argv)
 		{ "hang-on-cc", required_argument, NULL, 'H' },
 		{ "bad-rsp-on-cc", required_argument, NULL, 'B' },
 		{ "pidfile", required_argument, NULL, 'p' },
+		{ "uffd-read", no_argument, NULL, 'U' },
 		{ "device", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -425,6 +468,9 @@ int main(int argc, char **argv)
 		case 'p':
 			opt.pidfile = optarg;
 			break;
+		case 'U':
+			opt.uffd_read = 1;
+			break;
 		case 'D':
 			opt.dev = optarg;
 			break;
@@ -458,6 +504,8 @@ int main(int argc, char **argv)
 		ctrl_fd = connect_unix(opt.ctrl);
 
 	fd = attach_device();
+	if (opt.uffd_read)
+		uffd_read(fd);
 	serve(fd);
 	return 0;
 }

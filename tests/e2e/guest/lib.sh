@@ -19,3 +19,5 @@ load_tpmfront() { insmod /lib/modules/xen-tpmfront.ko; }
 export TPM2TOOLS_TCTI=device:/dev/tpm0
 # hex_of FILE: lowercase hex, no spaces
 hex_of() { od -An -v -tx1 "$1" | tr -d ' \n'; }
+# rc_nonzero RC... : every RC is non-zero
+rc_nonzero() { local r; for r; do [ "$r" -ne 0 ] || return 1; done; }
