@@ -78,7 +78,7 @@ if ! grep -qF "$kconfig_line" "$TREE/drivers/Kconfig"; then
 	sed -i '$d' "$TREE/drivers/Kconfig"
 	printf '%s\n\nendmenu\n' "$kconfig_line" >>"$TREE/drivers/Kconfig"
 fi
-make_line='obj-$(CONFIG_XEN_TPMBACK_KUNIT_TEST) += xen-tpmback-oot/tests/kunit/'
+make_line='obj-$(CONFIG_XEN_TPMDEV_BACKEND_KUNIT_TEST) += xen-tpmback-oot/tests/kunit/'
 grep -qF "$make_line" "$TREE/drivers/Makefile" ||
 	printf '%s\n' "$make_line" >>"$TREE/drivers/Makefile"
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * xen-tpmback: /dev/xen-tpmback, the userspace side.
+ * xen-tpmback: /dev/xen/tpmback, the userspace side.
  *
  * Modelled on tpm_vtpm_proxy: one fd serves one TPM. An fd is bound to one
  * backend device with XEN_TPMBACK_IOC_ATTACH and then reads whole commands
- * and writes whole responses (include/uapi/linux/xen-tpmback.h).
+ * and writes whole responses (include/uapi/xen/tpmback.h).
  *
  * Lifetimes: a device (struct xen_tpmif) is listed here from probe to
  * remove; an attached fd holds a reference on it, so a device removed
@@ -30,7 +30,7 @@
 #include "common.h"
 
 /**
- * struct xen_tpmbk_file - one open file description of /dev/xen-tpmback
+ * struct xen_tpmbk_file - one open file description of /dev/xen/tpmback
  * @lock:      protects @tpmif while attaching (ATTACH against ATTACH)
  * @tpmif:     the device this fd is attached to; set once, under @lock,
  *	       published with smp_store_release(), constant until release
@@ -139,9 +139,12 @@ static struct xen_tpmif *file_tpmif(struct file *filp)
 }
 
 /**
- * xen_tpmbk_fops_open - open /dev/xen-tpmback
+ * xen_tpmbk_fops_open - open /dev/xen/tpmback
  * @inode: inode
  * @filp:  file
+ *
+ * The capability is checked here only: the fd is the privilege from then
+ * on, so a server may drop CAP_SYS_ADMIN before it attaches.
  *
  * Return: 0, -EPERM without CAP_SYS_ADMIN, -ENOMEM.
  */
@@ -307,7 +310,7 @@ static ssize_t xen_tpmbk_fops_read(struct file *filp, char __user *buf,
  * @count: the whole message's size
  * @off:   unused
  *
- * Return: @count when the response went to the guest; -ESTALE when it
+ * Return: @count when the response went to the guest; -EPIPE when it
  * answers no command in hand (a late answer), dropped; -EINVAL when it is
  * malformed, and the guest's command then fails with a TPM error;
  * -ENODEV once the device is gone or disconnected (the command was
@@ -453,7 +456,8 @@ static bool devices_changed(int gen)
  *
  * Return: 0; -EISCONN if the fd is attached already; -EBUSY if the device
  * has a server; -ENOENT if there is no such device (without WAIT);
- * -ETIMEDOUT; -EOPNOTSUPP for unknown flags; -EINVAL for a bad size.
+ * -ETIMEDOUT; -EOPNOTSUPP for unknown flags; -EINVAL when reserved is
+ * not 0.
  */
 static long xen_tpmbk_ioc_attach(struct xen_tpmbk_file *file,
 				 void __user *argp)
@@ -461,13 +465,8 @@ static long xen_tpmbk_ioc_attach(struct xen_tpmbk_file *file,
 	struct xen_tpmback_attach arg;
 	struct xen_tpmif *tpmif = NULL;
 	long timeout;
-	u32 size;
 	int ret;
 
-	if (get_user(size, (u32 __user *)argp))
-		return -EFAULT;
-	if (size < sizeof(arg))
-		return -EINVAL;
 	if (copy_from_user(&arg, argp, sizeof(arg)))
 		return -EFAULT;
 	if (arg.flags & ~(XEN_TPMBACK_ATTACH_BY_UUID | XEN_TPMBACK_ATTACH_WAIT))
@@ -527,19 +526,14 @@ out_unlock:
  * @file: the fd's state
  * @argp: struct xen_tpmback_info
  *
- * Return: 0; -ENOTCONN on an fd not attached; -EINVAL for a bad size.
+ * Return: 0; -ENOTCONN on an fd not attached.
  */
 static long xen_tpmbk_ioc_info(struct xen_tpmbk_file *file, void __user *argp)
 {
 	/* Pairs with the release in xen_tpmbk_ioc_attach(). */
 	struct xen_tpmif *tpmif = smp_load_acquire(&file->tpmif);
-	struct xen_tpmback_info info = { .size = sizeof(info) };
-	u32 size;
+	struct xen_tpmback_info info = { };
 
-	if (get_user(size, (u32 __user *)argp))
-		return -EFAULT;
-	if (size < sizeof(info))
-		return -EINVAL;
 	if (!tpmif)
 		return -ENOTCONN;
 
@@ -556,20 +550,17 @@ static long xen_tpmbk_ioc_info(struct xen_tpmbk_file *file, void __user *argp)
 }
 
 /**
- * xen_tpmbk_fops_ioctl - ioctl on /dev/xen-tpmback
+ * xen_tpmbk_fops_ioctl - ioctl on /dev/xen/tpmback
  * @filp: file
  * @cmd:  XEN_TPMBACK_IOC_*
  * @arg:  user pointer to the argument
  *
- * Return: as the handlers; -EPERM without CAP_SYS_ADMIN; -ENOTTY.
+ * Return: as the handlers; -ENOTTY.
  */
 static long xen_tpmbk_fops_ioctl(struct file *filp, unsigned int cmd,
 				 unsigned long arg)
 {
 	struct xen_tpmbk_file *file = filp->private_data;
-
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
 
 	switch (cmd) {
 	case XEN_TPMBACK_IOC_ATTACH:
@@ -595,13 +586,13 @@ static const struct file_operations xen_tpmbk_fops = {
 
 static struct miscdevice xen_tpmbk_misc = {
 	.minor	= MISC_DYNAMIC_MINOR,
-	.name	= "xen-tpmback",
+	.name	= "xen/tpmback",
 	.fops	= &xen_tpmbk_fops,
 	.mode	= 0600,
 };
 
 /**
- * xen_tpmbk_chardev_init() - register /dev/xen-tpmback
+ * xen_tpmbk_chardev_init() - register /dev/xen/tpmback
  *
  * Return: 0 or a negative errno.
  */
@@ -611,7 +602,7 @@ int xen_tpmbk_chardev_init(void)
 }
 
 /**
- * xen_tpmbk_chardev_exit() - unregister /dev/xen-tpmback
+ * xen_tpmbk_chardev_exit() - unregister /dev/xen/tpmback
  *
  * No fd can be open: each holds a reference on the module.
  */

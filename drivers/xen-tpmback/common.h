@@ -30,7 +30,7 @@
  *   copied out, and only the copy validated.
  *
  * the userspace side
- *   /dev/xen-tpmback (chardev.c, include/uapi/linux/xen-tpmback.h): one fd
+ *   /dev/xen/tpmback (chardev.c, include/uapi/xen/tpmback.h): one fd
  *   per device, attached by domid/devid or uuid, whole-message read/write.
  *   The watchdog answers the guest with a TPM failure when no server is
  *   attached in time, the server dies, or it does not answer in time.
@@ -149,7 +149,7 @@ void xen_tpmif_get(struct xen_tpmif *tpmif);
 void xen_tpmif_put(struct xen_tpmif *tpmif);
 void xen_tpmbk_params_init(void);
 
-/* chardev.c: /dev/xen-tpmback */
+/* chardev.c: /dev/xen/tpmback */
 int xen_tpmbk_chardev_init(void);
 void xen_tpmbk_chardev_exit(void);
 void xen_tpmbk_device_add(struct xen_tpmif *tpmif);

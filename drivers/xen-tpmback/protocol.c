@@ -12,6 +12,7 @@
 #include <linux/string.h>
 #include <asm/barrier.h>
 #include <asm/unaligned.h>
+#include <kunit/visibility.h>
 
 #include "protocol.h"
 
@@ -29,18 +30,19 @@
  */
 void xen_tpmbk_shr_read(const void *page, struct xen_tpmbk_shr *shr)
 {
-	const u8 *p = page;
+	const struct vtpm_shared_page *p = page;
 
-	shr->state = READ_ONCE(p[XEN_TPMBK_SHR_STATE]);
+	shr->state = READ_ONCE(p->state);
 	/*
 	 * The frontend writes the packet and length, then SUBMIT: read the
 	 * state first, and everything else (the packet too) after it.
 	 */
 	virt_rmb();
-	shr->length = READ_ONCE(*(const u32 *)(p + XEN_TPMBK_SHR_LENGTH));
-	shr->locality = READ_ONCE(p[XEN_TPMBK_SHR_LOCALITY]);
-	shr->nr_extra_pages = READ_ONCE(p[XEN_TPMBK_SHR_NR_EXTRA]);
+	shr->length = READ_ONCE(p->length);
+	shr->locality = READ_ONCE(p->locality);
+	shr->nr_extra_pages = READ_ONCE(p->nr_extra_pages);
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_shr_read);
 
 /**
  * xen_tpmbk_shr_event() - classify a snapshot of the page header
@@ -54,17 +56,18 @@ void xen_tpmbk_shr_read(const void *page, struct xen_tpmbk_shr *shr)
 enum xen_tpmbk_event xen_tpmbk_shr_event(const struct xen_tpmbk_shr *shr)
 {
 	switch (shr->state) {
-	case XEN_TPMBK_SHR_IDLE:
-	case XEN_TPMBK_SHR_FINISH:
+	case VTPM_STATE_IDLE:
+	case VTPM_STATE_FINISH:
 		return XEN_TPMBK_EV_NONE;
-	case XEN_TPMBK_SHR_SUBMIT:
+	case VTPM_STATE_SUBMIT:
 		return shr->nr_extra_pages ? XEN_TPMBK_EV_BROKEN : XEN_TPMBK_EV_SUBMIT;
-	case XEN_TPMBK_SHR_CANCEL:
+	case VTPM_STATE_CANCEL:
 		return shr->nr_extra_pages ? XEN_TPMBK_EV_BROKEN : XEN_TPMBK_EV_CANCEL;
 	default:
 		return XEN_TPMBK_EV_BROKEN;
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_shr_event);
 
 /**
  * xen_tpmbk_shr_copy_command() - copy the command out of the shared page
@@ -86,6 +89,7 @@ u32 xen_tpmbk_shr_copy_command(const void *page, const struct xen_tpmbk_shr *shr
 	memcpy(buf, (const u8 *)page + XEN_TPMBK_SHR_HDR_SIZE, n);
 	return n;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_shr_copy_command);
 
 /**
  * xen_tpmbk_shr_put_response() - publish a response in the shared page
@@ -98,16 +102,17 @@ u32 xen_tpmbk_shr_copy_command(const void *page, const struct xen_tpmbk_shr *shr
  */
 void xen_tpmbk_shr_put_response(void *page, const u8 *rsp, u32 len)
 {
-	u8 *p = page;
+	struct vtpm_shared_page *p = page;
 
 	len = min_t(u32, len, XEN_TPMBK_MAX_PACKET);
-	memcpy(p + XEN_TPMBK_SHR_HDR_SIZE, rsp, len);
-	WRITE_ONCE(*(u32 *)(p + XEN_TPMBK_SHR_LENGTH), len);
+	memcpy((u8 *)page + XEN_TPMBK_SHR_HDR_SIZE, rsp, len);
+	WRITE_ONCE(p->length, len);
 	/* Packet and length visible before FINISH (frontend: state, then data). */
 	virt_wmb();
-	WRITE_ONCE(p[XEN_TPMBK_SHR_STATE], XEN_TPMBK_SHR_FINISH);
+	WRITE_ONCE(p->state, VTPM_STATE_FINISH);
 	/* The event channel notify is a hypercall, a full barrier. */
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_shr_put_response);
 
 /**
  * xen_tpmbk_shr_put_idle() - mark the page IDLE (command cancelled)
@@ -115,10 +120,11 @@ void xen_tpmbk_shr_put_response(void *page, const u8 *rsp, u32 len)
  */
 void xen_tpmbk_shr_put_idle(void *page)
 {
-	u8 *p = page;
+	struct vtpm_shared_page *p = page;
 
-	WRITE_ONCE(p[XEN_TPMBK_SHR_STATE], XEN_TPMBK_SHR_IDLE);
+	WRITE_ONCE(p->state, VTPM_STATE_IDLE);
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_shr_put_idle);
 
 /* ---------------------------------------------------------------------
  * Commands, responses and made-up error responses
@@ -126,15 +132,15 @@ void xen_tpmbk_shr_put_idle(void *page)
 
 static bool tag_is_tpm12(u16 tag)
 {
-	return tag == XEN_TPMBK_TPM12_TAG_RQU_COMMAND ||
-	       tag == XEN_TPMBK_TPM12_TAG_RQU_AUTH1_COMMAND ||
-	       tag == XEN_TPMBK_TPM12_TAG_RQU_AUTH2_COMMAND;
+	return tag == TPM_TAG_RQU_COMMAND ||
+	       tag == TPM_TAG_RQU_AUTH1_COMMAND ||
+	       tag == TPM_TAG_RQU_AUTH2_COMMAND;
 }
 
 static bool tag_is_tpm2(u16 tag)
 {
-	return tag == XEN_TPMBK_TPM2_ST_NO_SESSIONS ||
-	       tag == XEN_TPMBK_TPM2_ST_SESSIONS;
+	return tag == TPM2_ST_NO_SESSIONS ||
+	       tag == TPM2_ST_SESSIONS;
 }
 
 /**
@@ -150,7 +156,7 @@ enum xen_tpmbk_verdict xen_tpmbk_check_command(const u8 *cmd, u32 len,
 {
 	u16 tag;
 
-	if (len < XEN_TPMBK_TPM_HDR_SIZE || len > XEN_TPMBK_MAX_PACKET)
+	if (len < TPM_HEADER_SIZE || len > XEN_TPMBK_MAX_PACKET)
 		return XEN_TPMBK_CMD_BAD_SIZE;
 	if (get_unaligned_be32(cmd + 2) != len)
 		return XEN_TPMBK_CMD_BAD_SIZE;
@@ -161,6 +167,7 @@ enum xen_tpmbk_verdict xen_tpmbk_check_command(const u8 *cmd, u32 len,
 		return XEN_TPMBK_CMD_BAD_LOCALITY;
 	return XEN_TPMBK_CMD_OK;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_check_command);
 
 /**
  * xen_tpmbk_cmd_family() - TPM family of a command, from its tag
@@ -176,6 +183,7 @@ enum xen_tpmbk_family xen_tpmbk_cmd_family(const u8 *cmd, u32 len)
 		return XEN_TPMBK_TPM12;
 	return XEN_TPMBK_TPM20;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_family);
 
 /**
  * xen_tpmbk_error_code() - the TPM return code for a backend error
@@ -199,13 +207,14 @@ u32 xen_tpmbk_error_code(enum xen_tpmbk_family family, enum xen_tpmbk_error err)
 		return v12 ? XEN_TPMBK_TPM12_BAD_LOCALITY : XEN_TPMBK_TPM2_RC_LOCALITY;
 	case XEN_TPMBK_ERR_FAILURE:
 	default:
-		return v12 ? XEN_TPMBK_TPM12_FAIL : XEN_TPMBK_TPM2_RC_FAILURE;
+		return v12 ? XEN_TPMBK_TPM12_FAIL : TPM2_RC_FAILURE;
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_error_code);
 
 /**
  * xen_tpmbk_error_response() - make up a TPM error response
- * @buf:     at least XEN_TPMBK_TPM_HDR_SIZE bytes
+ * @buf:     at least TPM_HEADER_SIZE bytes
  * @cmd:     the command it answers (may be malformed)
  * @cmd_len: bytes available at @cmd
  * @err:     why
@@ -213,7 +222,7 @@ u32 xen_tpmbk_error_code(enum xen_tpmbk_family family, enum xen_tpmbk_error err)
  * The response is a bare 10-byte header: tag 0x00C4 (TPM 1.2) or 0x8001
  * (TPM 2.0) chosen from the request's tag, size 10, the return code.
  *
- * Return: its length, XEN_TPMBK_TPM_HDR_SIZE.
+ * Return: its length, TPM_HEADER_SIZE.
  */
 u32 xen_tpmbk_error_response(u8 *buf, const u8 *cmd, u32 cmd_len,
 			     enum xen_tpmbk_error err)
@@ -221,12 +230,13 @@ u32 xen_tpmbk_error_response(u8 *buf, const u8 *cmd, u32 cmd_len,
 	enum xen_tpmbk_family family = xen_tpmbk_cmd_family(cmd, cmd_len);
 
 	put_unaligned_be16(family == XEN_TPMBK_TPM12 ?
-			   XEN_TPMBK_TPM12_TAG_RSP_COMMAND :
-			   XEN_TPMBK_TPM2_ST_NO_SESSIONS, buf);
-	put_unaligned_be32(XEN_TPMBK_TPM_HDR_SIZE, buf + 2);
+			   TPM_TAG_RSP_COMMAND :
+			   TPM2_ST_NO_SESSIONS, buf);
+	put_unaligned_be32(TPM_HEADER_SIZE, buf + 2);
 	put_unaligned_be32(xen_tpmbk_error_code(family, err), buf + 6);
-	return XEN_TPMBK_TPM_HDR_SIZE;
+	return TPM_HEADER_SIZE;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_error_response);
 
 /**
  * xen_tpmbk_verdict_error() - the error to answer a refused command with
@@ -247,6 +257,7 @@ enum xen_tpmbk_error xen_tpmbk_verdict_error(enum xen_tpmbk_verdict verdict)
 		return XEN_TPMBK_ERR_FAILURE;
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_verdict_error);
 
 /**
  * xen_tpmbk_check_response() - validate a response from userspace
@@ -258,12 +269,13 @@ enum xen_tpmbk_error xen_tpmbk_verdict_error(enum xen_tpmbk_verdict verdict)
  */
 int xen_tpmbk_check_response(const u8 *rsp, u32 len)
 {
-	if (len < XEN_TPMBK_TPM_HDR_SIZE || len > XEN_TPMBK_MAX_PACKET)
+	if (len < TPM_HEADER_SIZE || len > XEN_TPMBK_MAX_PACKET)
 		return -EINVAL;
 	if (get_unaligned_be32(rsp + 2) != len)
 		return -EINVAL;
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_check_response);
 
 /**
  * xen_tpmbk_check_rsp_msg() - validate the header of a write() to the fd
@@ -283,6 +295,7 @@ int xen_tpmbk_check_rsp_msg(const struct xen_tpmback_msg *msg, size_t count)
 		return -EINVAL;
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_check_rsp_msg);
 
 /* ---------------------------------------------------------------------
  * The command state machine and the watchdog
@@ -315,7 +328,7 @@ enum xen_tpmbk_cmd_class xen_tpmbk_cmd_class(const u8 *cmd, u32 len)
 {
 	u32 ordinal;
 
-	if (len < XEN_TPMBK_TPM_HDR_SIZE)
+	if (len < TPM_HEADER_SIZE)
 		return XEN_TPMBK_CLASS_DEFAULT;
 	ordinal = get_unaligned_be32(cmd + 6);
 	if (xen_tpmbk_cmd_family(cmd, len) == XEN_TPMBK_TPM12) {
@@ -330,13 +343,14 @@ enum xen_tpmbk_cmd_class xen_tpmbk_cmd_class(const u8 *cmd, u32 len)
 		return XEN_TPMBK_CLASS_DEFAULT;
 	}
 	switch (ordinal) {
-	case XEN_TPMBK_TPM2_CC_CREATE_PRIMARY:
-	case XEN_TPMBK_TPM2_CC_CREATE:
-	case XEN_TPMBK_TPM2_CC_CREATE_LOADED:
+	case TPM2_CC_CREATE_PRIMARY:
+	case TPM2_CC_CREATE:
+	case TPM2_CC_CREATE_LOADED:
 		return XEN_TPMBK_CLASS_KEYGEN;
 	}
 	return XEN_TPMBK_CLASS_DEFAULT;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_class);
 
 /**
  * xen_tpmbk_cmd_init() - a device without command and without server
@@ -348,6 +362,7 @@ void xen_tpmbk_cmd_init(struct xen_tpmbk_cmd *c, unsigned long now)
 	memset(c, 0, sizeof(*c));
 	c->unattached_since = now;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_init);
 
 static unsigned long earlier(unsigned long a, unsigned long b)
 {
@@ -392,6 +407,7 @@ unsigned long xen_tpmbk_cmd_deadline(const struct xen_tpmbk_cmd *c,
 		deadline = earlier(deadline, now + to->drain);
 	return deadline;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_deadline);
 
 /**
  * xen_tpmbk_cmd_msg_ready() - whether the server has a message to read
@@ -404,6 +420,7 @@ bool xen_tpmbk_cmd_msg_ready(const struct xen_tpmbk_cmd *c)
 	return c->attached &&
 	       (c->cancel_pending || c->state == XEN_TPMBK_CMD_QUEUED);
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_msg_ready);
 
 /* End the command in hand with a TPM error (or IDLE, when cancelled). */
 static struct xen_tpmbk_fx end_with(struct xen_tpmbk_cmd *c,
@@ -479,6 +496,7 @@ struct xen_tpmbk_fx xen_tpmbk_cmd_event(struct xen_tpmbk_cmd *c,
 	}
 	return fx;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_event);
 
 /**
  * xen_tpmbk_cmd_accept() - take the command the guest submitted
@@ -521,6 +539,7 @@ struct xen_tpmbk_fx xen_tpmbk_cmd_accept(struct xen_tpmbk_cmd *c,
 	fx.flags = XEN_TPMBK_FX_ARM | XEN_TPMBK_FX_WAKE;
 	return fx;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_accept);
 
 /**
  * xen_tpmbk_cmd_next_msg() - the message a read() would return now
@@ -546,6 +565,7 @@ u32 xen_tpmbk_cmd_next_msg(const struct xen_tpmbk_cmd *c, u32 *seq)
 	}
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_next_msg);
 
 /**
  * xen_tpmbk_cmd_delivered() - a message reached the server's buffer
@@ -586,6 +606,7 @@ bool xen_tpmbk_cmd_delivered(struct xen_tpmbk_cmd *c, u32 type, u32 seq,
 	fx->flags = XEN_TPMBK_FX_ARM;
 	return true;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_delivered);
 
 /**
  * xen_tpmbk_cmd_response() - the server wrote a response
@@ -596,7 +617,7 @@ bool xen_tpmbk_cmd_delivered(struct xen_tpmbk_cmd *c, u32 type, u32 seq,
  * @fx:	      set to the side effects
  *
  * Return: 0 when the response goes to the guest (XEN_TPMBK_FX_RESPOND);
- * -ESTALE when it answers no command in hand (late: the watchdog or a
+ * -EPIPE when it answers no command in hand (late: the watchdog or a
  * cancel ended it), dropped; -EINVAL when it is malformed, and the
  * command in hand then fails with a TPM error.
  */
@@ -606,7 +627,7 @@ int xen_tpmbk_cmd_response(struct xen_tpmbk_cmd *c, bool have_seq, u32 seq,
 	*fx = (struct xen_tpmbk_fx){ };
 	c->stalled = false;
 	if (have_seq && (c->state != XEN_TPMBK_CMD_SENT || c->seq != seq))
-		return -ESTALE;
+		return -EPIPE;
 	if (!valid) {
 		if (c->state == XEN_TPMBK_CMD_SENT)
 			*fx = end_with(c, XEN_TPMBK_ERR_FAILURE,
@@ -618,6 +639,7 @@ int xen_tpmbk_cmd_response(struct xen_tpmbk_cmd *c, bool have_seq, u32 seq,
 	fx->flags = XEN_TPMBK_FX_RESPOND | XEN_TPMBK_FX_DISARM;
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_response);
 
 /**
  * xen_tpmbk_cmd_attach() - a server attached
@@ -643,6 +665,7 @@ struct xen_tpmbk_fx xen_tpmbk_cmd_attach(struct xen_tpmbk_cmd *c,
 	}
 	return fx;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_attach);
 
 /**
  * xen_tpmbk_cmd_detach() - the server closed its fd
@@ -665,6 +688,7 @@ struct xen_tpmbk_fx xen_tpmbk_cmd_detach(struct xen_tpmbk_cmd *c,
 		fx = end_with(c, XEN_TPMBK_ERR_FAILURE, XEN_TPMBK_WHY_DETACHED);
 	return fx;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_detach);
 
 /**
  * xen_tpmbk_cmd_watchdog() - the watchdog's timer fired
@@ -706,6 +730,7 @@ struct xen_tpmbk_fx xen_tpmbk_cmd_watchdog(struct xen_tpmbk_cmd *c,
 		c->stalled = true;
 	return end_with(c, XEN_TPMBK_ERR_FAILURE, why);
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_watchdog);
 
 /**
  * xen_tpmbk_cmd_drain() - the toolstack asks the guest to suspend or stop
@@ -733,6 +758,7 @@ struct xen_tpmbk_fx xen_tpmbk_cmd_drain(struct xen_tpmbk_cmd *c, bool draining,
 	}
 	return fx;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_drain);
 
 /**
  * xen_tpmbk_cmd_disconnect() - the page is about to be unmapped
@@ -749,6 +775,7 @@ struct xen_tpmbk_fx xen_tpmbk_cmd_disconnect(struct xen_tpmbk_cmd *c)
 		fx = end_with(c, XEN_TPMBK_ERR_FAILURE, XEN_TPMBK_WHY_DISCONNECT);
 	return fx;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_disconnect);
 
 /**
  * xen_tpmbk_bucket_init() - a full token bucket
@@ -762,6 +789,7 @@ void xen_tpmbk_bucket_init(struct xen_tpmbk_bucket *b, unsigned long now,
 	b->tokens = burst;
 	b->last = now;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_bucket_init);
 
 /**
  * xen_tpmbk_bucket_take() - take a token from a token bucket
@@ -792,6 +820,7 @@ bool xen_tpmbk_bucket_take(struct xen_tpmbk_bucket *b, unsigned long now,
 	*wait = b->last + period - now;
 	return false;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_bucket_take);
 
 /* ---------------------------------------------------------------------
  * The xenbus backend state machine
@@ -871,6 +900,7 @@ enum xenbus_state xen_tpmbk_next_state(enum xenbus_state cur,
 	}
 	return cur;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_next_state);
 
 /**
  * xen_tpmbk_step_work() - what one step of set_backend_state() must do
@@ -896,6 +926,7 @@ unsigned int xen_tpmbk_step_work(enum xenbus_state next, bool connected)
 		work |= XEN_TPMBK_STEP_CONNECT;
 	return work;
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_step_work);
 
 /**
  * xen_tpmbk_frontend_target() - backend state the frontend's state asks for
@@ -938,6 +969,7 @@ enum xenbus_state xen_tpmbk_frontend_target(enum xenbus_state frontend,
 		return backend;
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_frontend_target);
 
 /**
  * xen_tpmbk_connection_name() - the sysfs "connection" string of a state
@@ -960,3 +992,4 @@ const char *xen_tpmbk_connection_name(enum xenbus_state state)
 	default:			return "invalid";
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_connection_name);

@@ -13,58 +13,42 @@
 #define _XEN_TPMBACK_PROTOCOL_H
 
 #include <linux/bits.h>
+#include <linux/stddef.h>
 #include <linux/types.h>
+#include <linux/tpm.h>
+#include <linux/tpm_command.h>
+#include <xen/interface/io/tpmif.h>
 #include <xen/interface/io/xenbus.h>
-
-#include "../../include/uapi/linux/xen-tpmback.h"
+#include <xen/tpmback.h>
 
 /*
- * The tpmif v2 shared page: one granted page of 4096 bytes, whatever the
- * dom0 PAGE_SIZE. Its 8-byte header is followed by nr_extra_pages grant
- * references and then by the TPM packet. Xen's tpmif.h comment says the
- * packet starts at 16: every implementation uses 8 + 4 * nr_extra_pages.
+ * The tpmif v2 shared page (struct vtpm_shared_page): one granted page of
+ * 4096 bytes (XEN_PAGE_SIZE, whatever the dom0 PAGE_SIZE). Its 8-byte
+ * header is followed by nr_extra_pages grant references and then by the
+ * TPM packet. Xen's tpmif.h comment says the packet starts at 16: every
+ * implementation uses 8 + 4 * nr_extra_pages.
  */
 #define XEN_TPMBK_SHR_PAGE_SIZE		4096U
-#define XEN_TPMBK_SHR_HDR_SIZE		8U
+#define XEN_TPMBK_SHR_HDR_SIZE		((u32)sizeof(struct vtpm_shared_page))
 #define XEN_TPMBK_MAX_PACKET		(XEN_TPMBK_SHR_PAGE_SIZE - XEN_TPMBK_SHR_HDR_SIZE)
 
-/* Offsets of the header fields (struct vtpm_shared_page). */
-#define XEN_TPMBK_SHR_LENGTH		0
-#define XEN_TPMBK_SHR_STATE		4
-#define XEN_TPMBK_SHR_LOCALITY		5
-#define XEN_TPMBK_SHR_NR_EXTRA		7
+/* Offsets of the header fields. */
+#define XEN_TPMBK_SHR_LENGTH		offsetof(struct vtpm_shared_page, length)
+#define XEN_TPMBK_SHR_STATE		offsetof(struct vtpm_shared_page, state)
+#define XEN_TPMBK_SHR_LOCALITY		offsetof(struct vtpm_shared_page, locality)
+#define XEN_TPMBK_SHR_NR_EXTRA		offsetof(struct vtpm_shared_page, nr_extra_pages)
 
-/* enum vtpm_shared_page_state; the backend writes only IDLE and FINISH. */
-#define XEN_TPMBK_SHR_IDLE		0
-#define XEN_TPMBK_SHR_SUBMIT		1
-#define XEN_TPMBK_SHR_FINISH		2
-#define XEN_TPMBK_SHR_CANCEL		3
-
-/* A TPM command or response header: tag (be16), size (be32), code (be32). */
-#define XEN_TPMBK_TPM_HDR_SIZE		10U
-
-/* Request tags and the tag of the responses the backend makes up. */
-#define XEN_TPMBK_TPM12_TAG_RQU_COMMAND		0x00C1
-#define XEN_TPMBK_TPM12_TAG_RQU_AUTH1_COMMAND	0x00C2
-#define XEN_TPMBK_TPM12_TAG_RQU_AUTH2_COMMAND	0x00C3
-#define XEN_TPMBK_TPM12_TAG_RSP_COMMAND		0x00C4
-#define XEN_TPMBK_TPM2_ST_NO_SESSIONS		0x8001
-#define XEN_TPMBK_TPM2_ST_SESSIONS		0x8002
-
-/* Return codes the backend uses, per TPM family. */
+/*
+ * TPM return codes the backend uses that <linux/tpm.h> lacks: TPM 1.2
+ * (TPM Main Part 2, 16) and TPM 2.0 (Part 2, 6.6).
+ */
 #define XEN_TPMBK_TPM12_FAIL			0x0009
 #define XEN_TPMBK_TPM12_BAD_PARAM_SIZE		0x0019
 #define XEN_TPMBK_TPM12_BADTAG			0x001E
 #define XEN_TPMBK_TPM12_BAD_LOCALITY		0x003D
-#define XEN_TPMBK_TPM2_RC_FAILURE		0x0101
 #define XEN_TPMBK_TPM2_RC_LOCALITY		0x0107
 #define XEN_TPMBK_TPM2_RC_BAD_TAG		0x001E
 #define XEN_TPMBK_TPM2_RC_COMMAND_SIZE		0x0142
-
-/* TPM 2.0 command codes that generate keys */
-#define XEN_TPMBK_TPM2_CC_CREATE_PRIMARY	0x0131
-#define XEN_TPMBK_TPM2_CC_CREATE		0x0153
-#define XEN_TPMBK_TPM2_CC_CREATE_LOADED		0x0191
 
 /* Highest locality passed through to userspace; 4 is refused. */
 #define XEN_TPMBK_MAX_LOCALITY		3
@@ -72,7 +56,7 @@
 /**
  * struct xen_tpmbk_shr - one snapshot of the shared page header
  * @length:	 packet length the frontend claims
- * @state:	 XEN_TPMBK_SHR_*, or anything the guest wrote
+ * @state:	 VTPM_STATE_*, or anything the guest wrote
  * @locality:	 locality of the request
  * @nr_extra_pages: number of extra grant pages the frontend claims
  *

@@ -197,7 +197,7 @@ void xen_tpmif_apply_locked(struct xen_tpmif *tpmif, struct xen_tpmbk_fx fx)
 	if (fx.flags & XEN_TPMBK_FX_DISARM)
 		cancel_delayed_work(&tpmif->watchdog);
 	if (fx.flags & XEN_TPMBK_FX_ERROR) {
-		u8 rsp[XEN_TPMBK_TPM_HDR_SIZE];
+		u8 rsp[TPM_HEADER_SIZE];
 		u32 len;
 
 		len = xen_tpmbk_error_response(rsp, tpmif->cmd_buf,

@@ -12,7 +12,7 @@
 #include <linux/string.h>
 #include <asm/unaligned.h>
 
-#include "../../drivers/xen-tpmback/protocol.h"
+#include "protocol.h"
 
 /* Small numbers, so that the expected deadlines read easily. */
 static const struct xen_tpmbk_timeouts to = {
@@ -284,7 +284,7 @@ static void cmd_response_delivered(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fx.flags, FX(RESPOND) | FX(DISARM));
 	KUNIT_EXPECT_EQ(test, c.state, XEN_TPMBK_CMD_NONE);
 	/* A second response to the same command is late. */
-	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_response(&c, true, 1, true, &fx), -ESTALE);
+	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_response(&c, true, 1, true, &fx), -EPIPE);
 	KUNIT_EXPECT_EQ(test, fx.flags, 0U);
 }
 
@@ -295,7 +295,7 @@ static void cmd_response_before_read_is_stale(struct kunit *test)
 
 	attached_at(&c, 0);
 	submit(&c, 0, XEN_TPMBK_CLASS_DEFAULT);
-	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_response(&c, true, 1, true, &fx), -ESTALE);
+	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_response(&c, true, 1, true, &fx), -EPIPE);
 	KUNIT_EXPECT_EQ(test, c.state, XEN_TPMBK_CMD_QUEUED);
 }
 
@@ -307,7 +307,7 @@ static void cmd_response_wrong_seq_is_stale(struct kunit *test)
 	attached_at(&c, 0);
 	submit(&c, 0, XEN_TPMBK_CLASS_DEFAULT);
 	KUNIT_ASSERT_TRUE(test, server_reads(&c, 1));
-	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_response(&c, true, 7, true, &fx), -ESTALE);
+	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_response(&c, true, 7, true, &fx), -EPIPE);
 	KUNIT_EXPECT_EQ(test, fx.flags, 0U);
 	KUNIT_EXPECT_EQ(test, c.state, XEN_TPMBK_CMD_SENT);
 }
@@ -324,7 +324,7 @@ static void cmd_response_after_watchdog_is_stale(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fx.flags, FX(ERROR) | FX(DISARM));
 	KUNIT_EXPECT_EQ(test, fx.err, XEN_TPMBK_ERR_FAILURE);
 	KUNIT_EXPECT_EQ(test, fx.why, XEN_TPMBK_WHY_TIMEOUT);
-	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_response(&c, true, 1, true, &fx), -ESTALE);
+	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_response(&c, true, 1, true, &fx), -EPIPE);
 	KUNIT_EXPECT_EQ(test, fx.flags, 0U);
 }
 
@@ -425,7 +425,7 @@ static void cmd_stalled_cleared_by_late_response(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, server_reads(&c, 0));
 	xen_tpmbk_cmd_watchdog(&c, 1000, &to);
 	KUNIT_EXPECT_TRUE(test, c.stalled);
-	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_response(&c, true, 1, true, &fx), -ESTALE);
+	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_response(&c, true, 1, true, &fx), -EPIPE);
 	KUNIT_EXPECT_FALSE(test, c.stalled);
 	submit(&c, 2000, XEN_TPMBK_CLASS_DEFAULT);
 	KUNIT_EXPECT_EQ(test, c.deadline, 3000UL);
@@ -623,7 +623,7 @@ static void cmd_disconnect_answers_command_in_hand(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fx.why, XEN_TPMBK_WHY_DISCONNECT);
 	KUNIT_EXPECT_EQ(test, c.state, XEN_TPMBK_CMD_NONE);
 	/* The server's later response is late. */
-	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_response(&c, true, 1, true, &fx), -ESTALE);
+	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_response(&c, true, 1, true, &fx), -EPIPE);
 }
 
 static void cmd_attach_drops_stale_cancel(struct kunit *test)

@@ -8,14 +8,14 @@
 #include <linux/string.h>
 #include <asm/unaligned.h>
 
-#include "../../drivers/xen-tpmback/protocol.h"
+#include "protocol.h"
 
 struct err_case {
 	const char *name;
 	u8 cmd[2];		/* the request's first bytes (its tag) */
 	u32 cmd_len;		/* bytes of the request available */
 	enum xen_tpmbk_error err;
-	u8 expected[XEN_TPMBK_TPM_HDR_SIZE];
+	u8 expected[TPM_HEADER_SIZE];
 };
 
 #define RSP12(hi, lo)	{ 0x00, 0xC4, 0, 0, 0, 10, 0, 0, hi, lo }
@@ -53,20 +53,20 @@ KUNIT_ARRAY_PARAM(err, err_cases, err_case_desc);
 static void error_response_table(struct kunit *test)
 {
 	const struct err_case *c = test->param_value;
-	u8 rsp[XEN_TPMBK_TPM_HDR_SIZE + 4];
+	u8 rsp[TPM_HEADER_SIZE + 4];
 
 	memset(rsp, 0xee, sizeof(rsp));
 	KUNIT_EXPECT_EQ(test, xen_tpmbk_error_response(rsp, c->cmd, c->cmd_len, c->err),
-			XEN_TPMBK_TPM_HDR_SIZE);
-	KUNIT_EXPECT_EQ(test, memcmp(rsp, c->expected, XEN_TPMBK_TPM_HDR_SIZE), 0);
+			TPM_HEADER_SIZE);
+	KUNIT_EXPECT_EQ(test, memcmp(rsp, c->expected, TPM_HEADER_SIZE), 0);
 	/* Nothing past the 10 bytes. */
-	KUNIT_EXPECT_EQ(test, rsp[XEN_TPMBK_TPM_HDR_SIZE], 0xee);
+	KUNIT_EXPECT_EQ(test, rsp[TPM_HEADER_SIZE], 0xee);
 }
 
 static void error_response_is_valid_response(struct kunit *test)
 {
 	static const u8 cmd[] = { 0x80, 0x01, 0, 0, 0, 12, 0, 0, 0x01, 0x7b, 0, 8 };
-	u8 rsp[XEN_TPMBK_TPM_HDR_SIZE];
+	u8 rsp[TPM_HEADER_SIZE];
 	u32 len;
 
 	/* What the backend makes up passes its own response check. */
@@ -79,9 +79,9 @@ static void error_code_failure_per_family(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, xen_tpmbk_error_code(XEN_TPMBK_TPM12, XEN_TPMBK_ERR_FAILURE),
 			(u32)XEN_TPMBK_TPM12_FAIL);
 	KUNIT_EXPECT_EQ(test, xen_tpmbk_error_code(XEN_TPMBK_TPM20, XEN_TPMBK_ERR_FAILURE),
-			(u32)XEN_TPMBK_TPM2_RC_FAILURE);
+			(u32)TPM2_RC_FAILURE);
 	KUNIT_EXPECT_EQ(test, XEN_TPMBK_TPM12_FAIL, 0x9);
-	KUNIT_EXPECT_EQ(test, XEN_TPMBK_TPM2_RC_FAILURE, 0x101);
+	KUNIT_EXPECT_EQ(test, TPM2_RC_FAILURE, 0x101);
 }
 
 static void cmd_family_from_tag(struct kunit *test)

@@ -7,7 +7,7 @@
 #include <linux/module.h>
 #include <linux/string.h>
 
-#include "../../drivers/xen-tpmback/protocol.h"
+#include "protocol.h"
 
 /* A page with guard bytes behind it, to catch copies past its end. */
 #define GUARD		64
@@ -44,10 +44,10 @@ static void shr_read_all_fields(struct kunit *test)
 	u8 *page = alloc_page_buf(test);
 	struct xen_tpmbk_shr shr;
 
-	set_header(page, 22, XEN_TPMBK_SHR_SUBMIT, 2, 0);
+	set_header(page, 22, VTPM_STATE_SUBMIT, 2, 0);
 	xen_tpmbk_shr_read(page, &shr);
 	KUNIT_EXPECT_EQ(test, shr.length, 22U);
-	KUNIT_EXPECT_EQ(test, shr.state, XEN_TPMBK_SHR_SUBMIT);
+	KUNIT_EXPECT_EQ(test, shr.state, VTPM_STATE_SUBMIT);
 	KUNIT_EXPECT_EQ(test, shr.locality, 2);
 	KUNIT_EXPECT_EQ(test, shr.nr_extra_pages, 0);
 }
@@ -58,11 +58,11 @@ static void shr_read_header_is_8_bytes(struct kunit *test)
 	struct xen_tpmbk_shr shr;
 
 	/* Bytes from offset 8 on are packet data, not header. */
-	set_header(page, 10, XEN_TPMBK_SHR_CANCEL, 1, 0);
+	set_header(page, 10, VTPM_STATE_CANCEL, 1, 0);
 	memset(page + XEN_TPMBK_SHR_HDR_SIZE, 0xff, 8);
 	xen_tpmbk_shr_read(page, &shr);
 	KUNIT_EXPECT_EQ(test, shr.length, 10U);
-	KUNIT_EXPECT_EQ(test, shr.state, XEN_TPMBK_SHR_CANCEL);
+	KUNIT_EXPECT_EQ(test, shr.state, VTPM_STATE_CANCEL);
 	KUNIT_EXPECT_EQ(test, shr.nr_extra_pages, 0);
 }
 
@@ -74,14 +74,14 @@ struct event_case {
 };
 
 static const struct event_case event_cases[] = {
-	{ "idle", XEN_TPMBK_SHR_IDLE, 0, XEN_TPMBK_EV_NONE },
-	{ "finish", XEN_TPMBK_SHR_FINISH, 0, XEN_TPMBK_EV_NONE },
-	{ "submit", XEN_TPMBK_SHR_SUBMIT, 0, XEN_TPMBK_EV_SUBMIT },
-	{ "cancel", XEN_TPMBK_SHR_CANCEL, 0, XEN_TPMBK_EV_CANCEL },
-	{ "idle_junk_extra_pages", XEN_TPMBK_SHR_IDLE, 7, XEN_TPMBK_EV_NONE },
-	{ "submit_one_extra_page", XEN_TPMBK_SHR_SUBMIT, 1, XEN_TPMBK_EV_BROKEN },
-	{ "submit_255_extra_pages", XEN_TPMBK_SHR_SUBMIT, 255, XEN_TPMBK_EV_BROKEN },
-	{ "cancel_extra_pages", XEN_TPMBK_SHR_CANCEL, 2, XEN_TPMBK_EV_BROKEN },
+	{ "idle", VTPM_STATE_IDLE, 0, XEN_TPMBK_EV_NONE },
+	{ "finish", VTPM_STATE_FINISH, 0, XEN_TPMBK_EV_NONE },
+	{ "submit", VTPM_STATE_SUBMIT, 0, XEN_TPMBK_EV_SUBMIT },
+	{ "cancel", VTPM_STATE_CANCEL, 0, XEN_TPMBK_EV_CANCEL },
+	{ "idle_junk_extra_pages", VTPM_STATE_IDLE, 7, XEN_TPMBK_EV_NONE },
+	{ "submit_one_extra_page", VTPM_STATE_SUBMIT, 1, XEN_TPMBK_EV_BROKEN },
+	{ "submit_255_extra_pages", VTPM_STATE_SUBMIT, 255, XEN_TPMBK_EV_BROKEN },
+	{ "cancel_extra_pages", VTPM_STATE_CANCEL, 2, XEN_TPMBK_EV_BROKEN },
 	{ "state_4", 4, 0, XEN_TPMBK_EV_BROKEN },
 	{ "state_255", 255, 0, XEN_TPMBK_EV_BROKEN },
 };
@@ -114,7 +114,7 @@ static void shr_copy_command_copies_length(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	for (i = 0; i < 32; i++)
 		page[XEN_TPMBK_SHR_HDR_SIZE + i] = i + 1;
-	set_header(page, 22, XEN_TPMBK_SHR_SUBMIT, 0, 0);
+	set_header(page, 22, VTPM_STATE_SUBMIT, 0, 0);
 	xen_tpmbk_shr_read(page, &shr);
 
 	KUNIT_EXPECT_EQ(test, xen_tpmbk_shr_copy_command(page, &shr, buf), 22U);
@@ -153,7 +153,7 @@ static void shr_copy_command_bounded(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	memset(buf + XEN_TPMBK_MAX_PACKET, GUARD_BYTE, GUARD);
-	set_header(page, c->length, XEN_TPMBK_SHR_SUBMIT, 0, 0);
+	set_header(page, c->length, VTPM_STATE_SUBMIT, 0, 0);
 	xen_tpmbk_shr_read(page, &shr);
 
 	KUNIT_EXPECT_EQ(test, xen_tpmbk_shr_copy_command(page, &shr, buf), c->copied);
@@ -168,11 +168,11 @@ static void shr_put_response_publishes_finish(struct kunit *test)
 	};
 	u8 *page = alloc_page_buf(test);
 
-	set_header(page, 22, XEN_TPMBK_SHR_SUBMIT, 3, 0);
+	set_header(page, 22, VTPM_STATE_SUBMIT, 3, 0);
 	xen_tpmbk_shr_put_response(page, rsp, sizeof(rsp));
 
 	KUNIT_EXPECT_EQ(test, get_length(page), (u32)sizeof(rsp));
-	KUNIT_EXPECT_EQ(test, page[XEN_TPMBK_SHR_STATE], XEN_TPMBK_SHR_FINISH);
+	KUNIT_EXPECT_EQ(test, page[XEN_TPMBK_SHR_STATE], VTPM_STATE_FINISH);
 	KUNIT_EXPECT_EQ(test, memcmp(page + XEN_TPMBK_SHR_HDR_SIZE, rsp, sizeof(rsp)), 0);
 	/* The backend writes neither locality nor nr_extra_pages. */
 	KUNIT_EXPECT_EQ(test, page[XEN_TPMBK_SHR_LOCALITY], 3);
@@ -200,9 +200,9 @@ static void shr_put_idle_only_state(struct kunit *test)
 {
 	u8 *page = alloc_page_buf(test);
 
-	set_header(page, 22, XEN_TPMBK_SHR_CANCEL, 1, 0);
+	set_header(page, 22, VTPM_STATE_CANCEL, 1, 0);
 	xen_tpmbk_shr_put_idle(page);
-	KUNIT_EXPECT_EQ(test, page[XEN_TPMBK_SHR_STATE], XEN_TPMBK_SHR_IDLE);
+	KUNIT_EXPECT_EQ(test, page[XEN_TPMBK_SHR_STATE], VTPM_STATE_IDLE);
 	KUNIT_EXPECT_EQ(test, get_length(page), 22U);
 	KUNIT_EXPECT_EQ(test, page[XEN_TPMBK_SHR_LOCALITY], 1);
 }
@@ -228,3 +228,4 @@ kunit_test_suite(xen_tpmback_page_suite);
 
 MODULE_DESCRIPTION("KUnit tests for xen-tpmback");
 MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);

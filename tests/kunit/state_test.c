@@ -9,7 +9,7 @@
 #include <linux/jiffies.h>
 #include <linux/string.h>
 
-#include "../../drivers/xen-tpmback/protocol.h"
+#include "protocol.h"
 
 #define UNK	XenbusStateUnknown
 #define INI	XenbusStateInitialising

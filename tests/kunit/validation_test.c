@@ -8,7 +8,7 @@
 #include <linux/string.h>
 #include <asm/unaligned.h>
 
-#include "../../drivers/xen-tpmback/protocol.h"
+#include "protocol.h"
 
 #define TPM2_CC_GET_RANDOM	0x017B
 #define TPM12_ORD_GET_RANDOM	0x0046
@@ -21,7 +21,7 @@ static u8 *make_cmd(struct kunit *test, u16 tag, u32 size_field, u32 len)
 	KUNIT_ASSERT_NOT_NULL(test, cmd);
 	put_unaligned_be16(tag, cmd);
 	put_unaligned_be32(size_field, cmd + 2);
-	put_unaligned_be32(tag == XEN_TPMBK_TPM12_TAG_RQU_COMMAND ?
+	put_unaligned_be32(tag == TPM_TAG_RQU_COMMAND ?
 			   TPM12_ORD_GET_RANDOM : TPM2_CC_GET_RANDOM, cmd + 6);
 	return cmd;
 }

@@ -2,7 +2,7 @@
 /*
  * vtpm-responder: a small test server for xen-tpmback.
  *
- * Opens /dev/xen-tpmback, attaches to one backend device and forwards each
+ * Opens /dev/xen/tpmback, attaches to one backend device and forwards each
  * command to a swtpm data socket, passing the response back byte for byte:
  *
  *   swtpm socket --tpm2 --tpmstate dir=D \
@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #include <linux/userfaultfd.h>
-#include <linux/xen-tpmback.h>
+#include <xen/tpmback.h>
 
 #define PROG "vtpm-responder"
 #define MAX_MSG (sizeof(struct xen_tpmback_msg) + XEN_TPMBACK_MAX_PACKET)
@@ -57,7 +57,7 @@ static struct {
 	unsigned int wait_ms;
 	int uffd_read;
 } opt = {
-	.dev = "/dev/xen-tpmback",
+	.dev = "/dev/xen/tpmback",
 	.domid = -1,
 	.devid = -1,
 	.hang_cc = -1,
@@ -101,7 +101,7 @@ static void print_usage(int status)
 "                         fault through a userfaultfd nobody serves: the\n"
 "                         read never returns (logs 'UFFD-READ blocked')\n"
 "  --pidfile FILE         write the pid here\n"
-"  --device PATH          default /dev/xen-tpmback\n"
+"  --device PATH          default /dev/xen/tpmback\n"
 "Prints 'vtpm-responder: ready domid=D devid=N uuid=U' once attached.\n"
 "Exits 0 when the device goes away, 1 on errors.\n");
 	exit(status);
@@ -250,7 +250,7 @@ static void format_uuid(const uint8_t u[16], char *buf)
 
 static int attach_device(void)
 {
-	struct xen_tpmback_attach a = { .size = sizeof(a) };
+	struct xen_tpmback_attach a = { 0 };
 	char uuid[40];
 	int fd;
 
@@ -289,7 +289,7 @@ static int attach_device(void)
 
 /*
  * Malformed responses, as a buggy server would write them: both must be
- * refused by the kernel (-EINVAL, then -ESTALE once the command has been
+ * refused by the kernel (-EINVAL, then -EPIPE once the command has been
  * failed), and neither may reach the guest.
  */
 static void bad_writes(int fd, uint32_t seq)
@@ -406,7 +406,7 @@ static void serve(int fd)
 		log_hex(prefix, out + sizeof(*rsp), len);
 
 		n = write(fd, out, sizeof(*rsp) + len);
-		if (n < 0 && errno == ESTALE) {
+		if (n < 0 && errno == EPIPE) {
 			log_line("STALE %u\n", msg->seq);
 			continue;
 		}

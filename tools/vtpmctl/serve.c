@@ -552,7 +552,7 @@ static int send_response(struct server *s)
 {
 	int err = s->t.ops->send(&s->t, s->out, s->out_len);
 
-	if (err == -ESTALE) {
+	if (err == -EPIPE) {
 		/* the kernel already answered the guest (watchdog/cancel) */
 		log_msg(LOG_INFO, "late response to seq %u dropped by the kernel", s->seq);
 		s->stale++;
@@ -560,7 +560,7 @@ static int send_response(struct server *s)
 	} else if (err == -EINVAL) {
 		log_msg(LOG_WARNING, "kernel refused response to seq %u as malformed", s->seq);
 		err = 0;
-	} else if (err == -EPIPE || err == -ECONNRESET || err == -ENODEV) {
+	} else if (err == -ECONNRESET || err == -ENODEV) {
 		log_msg(LOG_INFO, "response to seq %u not delivered: %s", s->seq,
 			strerror(-err));
 		err = 0;	/* gone; the next read says EOF */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The two transports of vtpmctl serve: /dev/xen-tpmback and a test socket. */
+/* The two transports of vtpmctl serve: /dev/xen/tpmback and a test socket. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -23,7 +23,7 @@ static uint64_t now_ms(void)
 	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
 }
 
-/* ---- /dev/xen-tpmback ---------------------------------------------------- */
+/* ---- /dev/xen/tpmback ---------------------------------------------------- */
 
 static int chardev_attach(struct transport *t, unsigned int timeout_ms)
 {
@@ -46,7 +46,6 @@ static int chardev_attach(struct transport *t, unsigned int timeout_ms)
 		usleep(100 * 1000);
 	}
 	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
 	a.flags = XEN_TPMBACK_ATTACH_WAIT;
 	if (t->by_uuid) {
 		a.flags |= XEN_TPMBACK_ATTACH_BY_UUID;
@@ -176,6 +175,14 @@ static ssize_t sock_recv(struct transport *t, void *buf, size_t size)
 	return n;
 }
 
+/* A peer that closed the socket is a device gone, not a late response. */
+static int sock_send(struct transport *t, const void *buf, size_t len)
+{
+	int err = fd_send(t, buf, len);
+
+	return err == -EPIPE ? -ECONNRESET : err;
+}
+
 static void sock_close(struct transport *t)
 {
 	fd_close(t);
@@ -190,6 +197,6 @@ const struct transport_ops socket_transport_ops = {
 	.name	= "socket",
 	.attach	= socket_attach,
 	.recv	= sock_recv,
-	.send	= fd_send,
+	.send	= sock_send,
 	.close	= sock_close,
 };

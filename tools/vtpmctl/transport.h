@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * How serve gets its commands: the xen-tpmback character device, or a
+ * How serve gets its commands: the xen-tpmback character device
+ * (/dev/xen/tpmback), or a
  * unix socket carrying the very same messages (struct xen_tpmback_msg +
  * payload, one message per SOCK_SEQPACKET record) for tests on machines
  * without Xen. Everything above this interface is the same for both.
@@ -12,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <linux/xen-tpmback.h>
+#include <xen/tpmback.h>
 
 struct transport;
 

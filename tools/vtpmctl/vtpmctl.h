@@ -11,7 +11,7 @@
 #define VTPMCTL_VERSION		"0.1"
 #define DEFAULT_STATE_DIR	"/var/lib/vtpm"
 #define DEFAULT_KEY_FILE	"/etc/vtpm/state.key"
-#define DEFAULT_DEVICE		"/dev/xen-tpmback"
+#define DEFAULT_DEVICE		"/dev/xen/tpmback"
 #define DEFAULT_SEALED_KEY	"/etc/vtpm/host-key.sealed"
 #define DEFAULT_TCTI		"device:/dev/tpmrm0"
 #define DEFAULT_NV_INDEX	0x01805654	/* owner range; "VT" */

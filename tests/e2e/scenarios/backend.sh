@@ -12,7 +12,7 @@ uuid2=0f6f3d1a-2b1c-4c7e-9a55-3e1f0c2d4b02
 need module-built test -f $A/xen-tpmback.ko || return
 need responder-built test -x $A/vtpm-responder || return
 need insmod insmod $A/xen-tpmback.ko || return
-step chardev test -c /dev/xen-tpmback
+step chardev test -c /dev/xen/tpmback
 
 # The responder's TPM: a swtpm in dom0.
 need swtpm swtpm_start /tmp/swtpm-be || return
@@ -76,10 +76,10 @@ same_bytes() { # KIND: the guest's view equals the responder's RSP, byte for byt
 step getrandom-byte-for-byte same_bytes RANDOM
 step raw-response-byte-for-byte same_bytes RAWRSP
 # Malformed writes from a buggy server: refused with EINVAL (the TPM size
-# field lies) and then ESTALE (the command was failed); the guest got a TPM
+# field lies) and then EPIPE (the command was failed); the guest got a TPM
 # failure and its next command was served.
 step bad-rsp-einval grep -q '^BADRSP [0-9]* errno=22$' $O/backend.responder2.log
-step stale-rsp-estale grep -q '^STALERSP [0-9]* errno=116$' $O/backend.responder2.log
+step stale-rsp-epipe grep -q '^STALERSP [0-9]* errno=32$' $O/backend.responder2.log
 step shutdown-backend-gone wait_for 15 sh -c "! xenstore-exists $be"
 step shutdown-responder-exits wait_for 10 sh -c "! kill -0 $r2"
 step shutdown-irq-freed sh -c "! grep -q xen-tpmback /proc/interrupts"
