@@ -141,7 +141,7 @@ install-tools:
 
 # The files DKMS needs to build the module: the top Kbuild, the driver, the
 # uapi header it includes, dkms.conf.
-DKMS_FILES := Kbuild dkms.conf include/uapi/linux/xen-tpmback.h \
+DKMS_FILES := Kbuild dkms.conf include/uapi/xen/tpmback.h \
 	$(patsubst $(TOP)/%,%,$(filter-out %.mod.c,$(wildcard $(TOP)/drivers/xen-tpmback/*.[ch])) $(TOP)/drivers/xen-tpmback/Kbuild)
 
 install-dkms:

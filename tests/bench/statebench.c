@@ -49,7 +49,7 @@
 #include <libtpms/tpm_library.h>
 
 #include "libvtpm/libvtpm.h"
-#include "linux/xen-tpmback.h"
+#include "xen/tpmback.h"
 #include "tpm2cmd.h"
 
 #define NV_INDEX	0x01500016
