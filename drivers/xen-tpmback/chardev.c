@@ -433,6 +433,9 @@ static int try_attach(struct xen_tpmbk_file *file,
 		fill_attach(arg, tpmif);
 		*out = tpmif;
 		ret = 0;
+		/* Under the lock: remove() clears tpmif->dev under it. */
+		xen_tpmif_printk(tpmif, KERN_INFO, "server attached (pid %d)\n",
+				 task_tgid_nr(current));
 	}
 	mutex_unlock(&tpmif->lock);
 out_unlock:
@@ -513,8 +516,6 @@ static long xen_tpmbk_ioc_attach(struct xen_tpmbk_file *file,
 	}
 	/* Publish a fully attached device to read/write/poll (acquire there). */
 	smp_store_release(&file->tpmif, tpmif);
-	xen_tpmif_printk(tpmif, KERN_INFO, "server attached (pid %d)\n",
-			 task_tgid_nr(current));
 
 out_unlock:
 	mutex_unlock(&file->lock);

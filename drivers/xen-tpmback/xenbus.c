@@ -448,7 +448,7 @@ static void xen_tpmbk_remove(struct xenbus_device *dev)
 	cancel_delayed_work_sync(&tpmif->watchdog);
 
 	mutex_lock(&tpmif->lock);
-	tpmif->dev = NULL;
+	WRITE_ONCE(tpmif->dev, NULL);
 	mutex_unlock(&tpmif->lock);
 	dev_set_drvdata(&dev->dev, NULL);
 	dev_info(&dev->dev, "removed\n");
