@@ -11,7 +11,7 @@ pkgs=(
 	# KUnit in UML (unpacked from Debian's kernel source)
 	linux-source xz-utils
 	# patch series checks (scripts/mkpatches.sh): sparse C=2, spdxcheck
-	sparse python3-ply
+	sparse python3-ply python3-git
 	# end-to-end testbed: Xen in QEMU, dom0 "hardware" TPM, images
 	qemu-system-x86 qemu-utils swtpm swtpm-tools tpm2-tools debootstrap
 	e2fsprogs cpio busybox-static zstd gzip util-linux procps

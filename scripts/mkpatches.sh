@@ -32,6 +32,8 @@
 # MKPATCHES_JOBS (make -j, default 2).
 
 set -uo pipefail
+# Debian's python3 (python3-ply for checkpatch's SPDX check), not a pyenv shim.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${VTPM_CACHE_DIR:-/var/tmp/xen-tpmback-cache}/mkpatches
@@ -229,12 +231,12 @@ commit "" "$CACHE/msg"
 rm -f "$OUT"/*.patch
 "${GIT[@]}" format-patch -q -o "$OUT" base..HEAD || cannot_run "git format-patch failed"
 mapfile -t patches < <(ls "$OUT"/*.patch)
-echo "mkpatches: ${#patches[@]} patches against $name ($kver) in $OUT"
+echo "mkpatches: ${#patches[@]} patches against $name ($kver) in $OUT ($SECONDS s)"
 
 # --- 3. checks ---------------------------------------------------------------
 "${GIT[@]}" checkout -q -f --detach base && "${GIT[@]}" clean -fdq
 if "${GIT[@]}" am -q "${patches[@]}" >"$CACHE/am.log" 2>&1; then
-	pass applies "git am of the series on $name"
+	pass applies "git am of the series on $name ($SECONDS s)"
 else
 	fail applies "$(tail -n 3 "$CACHE/am.log" | tr '\n' ' ')"
 	"${GIT[@]}" am --abort >/dev/null 2>&1
@@ -247,8 +249,8 @@ fi
 for p in "${patches[@]}"; do
 	if scripts/checkpatch.pl --strict --quiet --show-types \
 		--ignore CAMELCASE,FILE_PATH_CHANGES "$p" >"$CACHE/cp.log" 2>&1 &&
-	   ! grep -qE '^(ERROR|WARNING|CHECK):' "$CACHE/cp.log"; then
-		pass checkpatch "$(basename "$p")"
+	   ! grep -qE '^(ERROR|WARNING|CHECK):|Traceback' "$CACHE/cp.log"; then
+		pass checkpatch "$(basename "$p") ($SECONDS s)"
 	else
 		fail checkpatch "$(basename "$p")"
 		sed 's/^/    /' "$CACHE/cp.log" | head -n 40
@@ -261,7 +263,7 @@ for f in $(git diff --name-only --diff-filter=A base..HEAD); do
 		grep -q "maintainers@users.noreply" || uncovered+=" $f"
 done
 if [ -z "$uncovered" ]; then
-	pass maintainers "every new file has the XEN VIRTUAL TPM BACKEND DRIVER entry"
+	pass maintainers "every new file has the XEN VIRTUAL TPM BACKEND DRIVER entry ($SECONDS s)"
 else
 	fail maintainers "not covered:$uncovered"
 fi
@@ -270,7 +272,7 @@ kd_files=$(git diff --name-only --diff-filter=A base..HEAD -- '*.c' '*.h')
 # shellcheck disable=SC2086
 if scripts/kernel-doc -none -Werror $kd_files >"$CACHE/kd.log" 2>&1 &&
 	! grep -q . "$CACHE/kd.log"; then
-	pass kernel-doc "$(echo "$kd_files" | wc -l) files"
+	pass kernel-doc "$(echo "$kd_files" | wc -l) files ($SECONDS s)"
 else
 	fail kernel-doc
 	sed 's/^/    /' "$CACHE/kd.log" | head -n 40
