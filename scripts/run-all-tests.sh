@@ -37,6 +37,9 @@ suite() { # NAME LOG CMD...
 suite userspace "$LOGDIR/userspace.log" "$TOP/tests/userspace/run.sh"
 suite bench     "$LOGDIR/bench.log"     "$TOP/tests/bench/run.sh" --quick
 suite kunit     "$LOGDIR/kunit.log"     "$TOP/scripts/kunit.sh"
+# The driver as an upstream patch series: applies, checkpatch, kernel-doc,
+# W=1 C=2 builds in the kernel tree (a minute once the cache is warm).
+suite patches   "$LOGDIR/patches.log"   "$TOP/scripts/mkpatches.sh"
 # The Debian packages (build, lintian, a DKMS build; seconds), the
 # testbed's sockets from a checkout at a long path (seconds), then the
 # testbed itself.
