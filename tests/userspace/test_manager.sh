@@ -203,6 +203,7 @@ t_different_tpm_refused() {
 	client "$s" nvdefine:1500022:4 nvwrite:1500022:11223344 >/dev/null
 	wait_exit $SERVE_PID || return 1
 	run_rc 0 "$VTPMCTL" manager lock || return 1
+	cp "$VTPM_SEALED_KEY" "$VTPM_SEALED_KEY.orig"
 	stop_swtpm tpm
 	reboot_host other || return 1
 	before=$(state_sum)
@@ -220,9 +221,24 @@ nvread rc=0x101 80010000000a00000101" "$out" || return 1
 	grep -q "cannot open vTPM $u" "$WORKDIR/serve.log" ||
 		fail "serve log names the uuid" "cannot open vTPM $u" "$(cat "$WORKDIR/serve.log")" || return 1
 	expect_eq "state untouched" "$before" "$(state_sum)" || return 1
-	# back on its own TPM, it opens with its NV
+	# the mainboard was replaced: the recovery code and --reanchor
+	run_rc 1 "$VTPMCTL" manager unlock --recovery "$CODE" || return 1
+	printf '%s' "$ERR" | grep -q "not the TPM the host key was sealed to" || fail "recovery on another TPM" "not the TPM ..." "$ERR" || return 1
+	run_rc 0 "$VTPMCTL" manager unlock --recovery "$CODE" --reanchor || return 1
+	run_rc 0 "$VTPMCTL" manager reseal || return 1
+	serve_socket "$u" "$s" || return 1
+	expect_eq "NV on the new TPM after recovery" "nvread rc=0x0 11223344" "$(client "$s" nvread:1500022:4)" || return 1
+	wait_exit $SERVE_PID
+	run_rc 0 "$VTPMCTL" manager lock || return 1
+	reboot_host other || return 1
+	run_rc 0 "$VTPMCTL" manager unlock || fail "unlock on the new TPM after reseal" 0 "$ERR" || return 1
+	"$VTPMCTL" manager lock >/dev/null || return 1
+	cp "$VTPM_SEALED_KEY.orig" "$VTPM_SEALED_KEY" || return 1
+	# back on its own TPM (and its own sealed key): the anchor now lives in
+	# the other TPM's counter, so only --reanchor takes the state back
 	reboot_host tpm || return 1
-	run_rc 0 "$VTPMCTL" manager unlock || return 1
+	run_rc 1 "$VTPMCTL" manager unlock && expect_err_line "bound to another TPM's NV counter" || return 1
+	run_rc 0 "$VTPMCTL" manager unlock --reanchor || return 1
 	serve_socket "$u" "$s" || return 1
 	expect_eq "NV on the right TPM" "nvread rc=0x0 11223344" "$(client "$s" nvread:1500022:4)"
 }

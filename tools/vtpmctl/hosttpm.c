@@ -17,7 +17,9 @@
  * SHA-256 PCRs (userWithAuth clear: only the policy opens it). Every
  * command that carries the key (Create, Unseal) runs in a session salted
  * with the primary key and encrypting that parameter, so the key does
- * not cross the bus to a discrete TPM in the clear.
+ * not cross the bus to a discrete TPM in the clear. The NV counter is
+ * read and incremented in sessions salted the same way, so its value is
+ * authenticated by the TPM, not taken from the bus on trust.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -195,6 +197,31 @@ static int primary(struct host_tpm *t, TPM2B_NAME *name_out)
 		*name_out = *name;
 		Esys_Free(name);
 	}
+	return 0;
+}
+
+int host_tpm_primary_name(struct host_tpm *t, uint8_t *name, uint16_t *len)
+{
+	TPM2B_NAME n;
+	int err = primary(t, &n);
+
+	if (err)
+		return err;
+	memcpy(name, n.name, n.size);
+	*len = n.size;
+	return 0;
+}
+
+int host_tpm_verify_primary(struct host_tpm *t, const struct host_tpm_sealed *in)
+{
+	TPM2B_NAME name;
+	int err = primary(t, &name);
+
+	if (err)
+		return err;
+	if (name.size != in->name_len || memcmp(name.name, in->name, name.size))
+		return set_err(t, HTPM_E_WRONG_TPM,
+			       "this is not the TPM the host key was sealed to (or its owner hierarchy was cleared since)");
 	return 0;
 }
 
@@ -481,7 +508,7 @@ int host_tpm_counter_define(struct host_tpm *t, uint32_t index, int *existed)
 int host_tpm_counter_read(struct host_tpm *t, uint32_t index, uint64_t *value)
 {
 	TPM2B_MAX_NV_BUFFER *data = NULL;
-	ESYS_TR tr;
+	ESYS_TR tr, s;
 	TSS2_RC rc;
 	int err, written = 0, i;
 
@@ -492,8 +519,15 @@ int host_tpm_counter_read(struct host_tpm *t, uint32_t index, uint64_t *value)
 		*value = 0;
 		return 0;
 	}
-	rc = Esys_NV_Read(t->esys, tr, tr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-			  8, 0, &data);
+	/* an HMAC session salted with the primary: the TPM's answer is
+	 * authenticated, a bus interposer cannot forge the value */
+	err = primary(t, NULL);
+	if (!err)
+		err = salted_session(t, TPM2_SE_HMAC, 0, &s);
+	if (err)
+		return err;
+	rc = Esys_NV_Read(t->esys, tr, tr, s, ESYS_TR_NONE, ESYS_TR_NONE, 8, 0, &data);
+	Esys_FlushContext(t->esys, s);
 	if (rc != TSS2_RC_SUCCESS)
 		return rc_err(t, "cannot read the NV counter", rc);
 	if (data->size != 8) {
@@ -509,15 +543,21 @@ int host_tpm_counter_read(struct host_tpm *t, uint32_t index, uint64_t *value)
 
 int host_tpm_counter_increment(struct host_tpm *t, uint32_t index, uint64_t *value)
 {
-	ESYS_TR tr;
+	ESYS_TR tr, s;
 	TSS2_RC rc;
 	int err;
 
 	err = nv_handle(t, index, &tr, NULL);
 	if (err)
 		return err;
-	rc = Esys_NV_Increment(t->esys, ESYS_TR_RH_OWNER, tr, ESYS_TR_PASSWORD,
-			       ESYS_TR_NONE, ESYS_TR_NONE);
+	err = primary(t, NULL);
+	if (!err)
+		err = salted_session(t, TPM2_SE_HMAC, 0, &s);
+	if (err)
+		return err;
+	rc = Esys_NV_Increment(t->esys, ESYS_TR_RH_OWNER, tr, s, ESYS_TR_NONE,
+			       ESYS_TR_NONE);
+	Esys_FlushContext(t->esys, s);
 	if (rc != TSS2_RC_SUCCESS)
 		return rc_err(t, "cannot increment the NV counter", rc);
 	return value ? host_tpm_counter_read(t, index, value) : 0;

@@ -40,6 +40,10 @@ const char *host_tpm_error(struct host_tpm *t);
 
 int host_tpm_seal(struct host_tpm *t, const uint8_t key[HTPM_KEY_LEN],
 		  uint32_t pcr_mask, struct host_tpm_sealed *out);
+/* the storage primary's name (up to 68 bytes): which TPM this is */
+int host_tpm_primary_name(struct host_tpm *t, uint8_t *name, uint16_t *len);
+/* the storage primary is the one the key was sealed under (same TPM) */
+int host_tpm_verify_primary(struct host_tpm *t, const struct host_tpm_sealed *in);
 int host_tpm_unseal(struct host_tpm *t, const struct host_tpm_sealed *in,
 		    uint8_t key[HTPM_KEY_LEN]);
 

@@ -540,6 +540,7 @@ struct anchor_entry {
 
 struct anchor_file {
 	uint32_t nv_index;
+	char tpm[2 * 68 + 1];		/* the TPM's storage primary's name, hex */
 	uint64_t counter;
 	bool clean;
 	int n;
@@ -563,8 +564,8 @@ static int anchor_store(const struct anchor_file *a, const uint8_t key[32])
 		return -ENOMEM;
 	o = snprintf(buf, cap,
 		     "# vtpmctl manager: rollback anchor of the vTPMs below; do not edit\n"
-		     "format=1\nnv=0x%08x\ncounter=%llu\nstate=%s\n",
-		     a->nv_index, (unsigned long long)a->counter,
+		     "format=1\ntpm=%s\nnv=0x%08x\ncounter=%llu\nstate=%s\n",
+		     a->tpm, a->nv_index, (unsigned long long)a->counter,
 		     a->clean ? "clean" : "open");
 	for (i = 0; i < a->n; i++)
 		o += snprintf(buf + o, cap - o, "vtpm=%s %llu\n", a->e[i].uuid,
@@ -611,6 +612,8 @@ static int anchor_load(struct anchor_file *a, const uint8_t key[32])
 	for (line = strtok_r((char *)data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (!strncmp(line, "format=", 7))
 			format = atoi(line + 7);
+		else if (!strncmp(line, "tpm=", 4))
+			snprintf(a->tpm, sizeof(a->tpm), "%s", line + 4);
 		else if (!strncmp(line, "nv=", 3))
 			a->nv_index = strtoul(line + 3, NULL, 0);
 		else if (!strncmp(line, "counter=", 8))
@@ -660,6 +663,18 @@ static void vtpm_dir(const char *uuid, char *buf, size_t size)
 	snprintf(buf, size, "%s/%.36s", state_root, uuid);
 }
 
+/* which TPM the anchor's counter lives in: its storage primary's name */
+static int anchor_tpm(struct host_tpm *t, char out[2 * 68 + 1])
+{
+	uint8_t name[68];
+	uint16_t len;
+	int err = host_tpm_primary_name(t, name, &len);
+
+	if (!err)
+		hex(name, len, out);
+	return err;
+}
+
 /*
  * Write the anchor for counter value target, then move the counter there:
  * an anchor is valid only at the counter value it was written for (or one
@@ -671,6 +686,11 @@ static int anchor_commit(struct host_tpm *t, struct anchor_file *a, const uint8_
 	uint64_t v = counter;
 	int err;
 
+	err = anchor_tpm(t, a->tpm);
+	if (err) {
+		snprintf(why, wlen, "%s", host_tpm_error(t));
+		return err;
+	}
 	/* base: the newest value an anchor was written for; never reused */
 	a->counter = (base > counter ? base : counter) + 1;
 	err = anchor_store(a, key);
@@ -982,6 +1002,12 @@ static int do_unlock(int argc, char **argv)
 		}
 		fprintf(stderr, "host key opened with the recovery code; seal it again with \"%s manager reseal\"\n",
 			bin_name);
+		/* the anchor's counter is this TPM's only if it sealed the key */
+		if (!opt_reanchor && host_tpm_verify_primary(t, &f.s)) {
+			p_err("%s: its NV counter is not the anchor's; \"--reanchor\" accepts the state on disk as the newest",
+			      host_tpm_error(t));
+			goto out;
+		}
 	} else {
 		err = host_tpm_unseal(t, &f.s, key);
 		if (err) {
@@ -1033,7 +1059,23 @@ static int do_unlock(int argc, char **argv)
 	anchor_err = anchor_load(a, key);
 	if (!anchor_err && a->nv_index != f.nv_index)
 		anchor_err = -EBADMSG;
-	if (!anchor_err && a->counter != counter && a->counter != counter + 1) {
+	if (!anchor_err) {
+		char tpm[2 * 68 + 1];
+
+		if (anchor_tpm(t, tpm)) {
+			p_err("%s", host_tpm_error(t));
+			goto out;
+		}
+		if (strcmp(tpm, a->tpm)) {
+			snprintf(why, sizeof(why),
+				 "the anchor file %s/%s is bound to another TPM's NV counter (the state moved to another host's TPM and back?)",
+				 state_root, ANCHOR_NAME);
+			anchor_err = -EXDEV;
+		}
+	}
+	if (anchor_err == -EXDEV) {
+		/* why is set */
+	} else if (!anchor_err && a->counter != counter && a->counter != counter + 1) {
 		snprintf(why, sizeof(why),
 			 "the anchor file %s/%s was written at NV counter value %llu, the TPM's counter is at %llu: the vTPM state (or the whole %s) was put back to an older copy while the host was down, or the counter moved",
 			 state_root, ANCHOR_NAME, (unsigned long long)a->counter,
@@ -1148,6 +1190,7 @@ static int do_lock(int argc, char **argv)
 {
 	static char names[MAX_VTPMS][37];
 	struct anchor_file *a = NULL, *b = NULL;
+	struct sealed_file f = { 0 };
 	struct host_tpm *t = NULL;
 	uint8_t key[32];
 	uint64_t counter;
@@ -1176,8 +1219,20 @@ static int do_lock(int argc, char **argv)
 	t = open_tpm();
 	if (!t)
 		goto out;
-	if (host_tpm_counter_read(t, a->nv_index, &counter)) {
+	/* the counter is read in a session salted with the primary: that
+	 * primary must be the sealing TPM's own */
+	if (sealed_load(sealed_key_path(), &f, why, sizeof(why))) {
+		p_err("%s", why);
+		goto out;
+	}
+	if (host_tpm_verify_primary(t, &f.s) ||
+	    host_tpm_counter_read(t, a->nv_index, &counter)) {
 		p_err("%s", host_tpm_error(t));
+		goto out;
+	}
+	anchor_tpm(t, b->tpm);
+	if (strcmp(a->tpm, b->tpm)) {
+		p_err("the anchor file is bound to another TPM: not overwritten");
 		goto out;
 	}
 	if (a->counter != counter && a->counter != counter + 1) {
@@ -1229,6 +1284,7 @@ out:
 	explicit_bzero(key, sizeof(key));
 	free(a);
 	free(b);
+	sealed_free(&f);
 	host_tpm_close(t);
 	return ret;
 }
@@ -1335,7 +1391,9 @@ static int do_status(int argc, char **argv)
 			setenv("TSS2_LOG", "all+none", 0);
 		tpm_ok = host_tpm_open(tcti_conf(), &t, terr, sizeof(terr)) == 0;
 		if (tpm_ok) {
-			err = host_tpm_counter_read(t, f.nv_index, &counter);
+			err = host_tpm_verify_primary(t, &f.s);
+			if (!err)
+				err = host_tpm_counter_read(t, f.nv_index, &counter);
 			counter_ok = !err;
 			if (err)
 				snprintf(terr, sizeof(terr), "%s", host_tpm_error(t));
