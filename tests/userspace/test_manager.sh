@@ -446,6 +446,53 @@ t_crash_between_anchor_and_counter() {
 	run_rc 0 "$VTPMCTL" manager unlock
 }
 
+# rotate: a new host key for every vTPM, a new recovery code; refused
+# while a vTPM is served; a rotation cut short is finished by unlock.
+t_rotate() {
+	local u s=$WORKDIR/s out old_code new_code
+	start_swtpm tpm || return 1
+	init_unlock || return 1
+	old_code=$CODE
+	u=$("$VTPMCTL" create) || return 1
+	serve_socket "$u" "$s" || return 1
+	bg_client "$WORKDIR/hold" "$s" nvdefine:1500026:4 nvwrite:1500026:0badf00d hold
+	wait_for_line "$WORKDIR/hold" nvwrite || return 1
+	run_rc 1 "$VTPMCTL" manager rotate && expect_err_line "vTPM $u is being served by pid $SERVE_PID" || return 1
+	kill -TERM $SERVE_PID; wait_exit $SERVE_PID; kill $BG_PID 2>/dev/null
+	keyctl pipe "$(keyctl search @u user "$VTPM_HOST_KEY_DESC")" >"$WORKDIR/oldkey" || return 1
+	run_rc 0 "$VTPMCTL" manager rotate || return 1
+	# neither slot opens with the old key any more
+	VTPM_KEY_FILE=$WORKDIR/oldkey run_rc 1 "$VTPMCTL" serve --socket "$s" --uuid "$u" --wait 0 &
+	sleep 0.3; client "$s" getrandom:8 >/dev/null 2>&1; wait $!
+	grep -q "key does not open this vTPM state" "$WORKDIR/err" || fail "old key refused" "key does not open" "$(cat "$WORKDIR/err")" || return 1
+	new_code=$(printf '%s\n' "$OUT" | grep -Eo '[0-9a-f]{4}(-[0-9a-f]{4}){7}')
+	[ -n "$new_code" ] && [ "$new_code" != "$old_code" ] || fail "new recovery code" "a new code" "$OUT" || return 1
+	"$VTPMCTL" -j manager status | grep -q '"key_matches": true' || fail "status after rotate" || return 1
+	serve_socket "$u" "$s" || return 1
+	expect_eq "NV after rotate" "nvread rc=0x0 0badf00d" "$(client "$s" nvread:1500026:4)" || return 1
+	wait_exit $SERVE_PID
+	run_rc 0 "$VTPMCTL" manager lock || return 1
+	reboot_host tpm || return 1
+	run_rc 1 "$VTPMCTL" manager unlock --recovery "$old_code" && expect_err_line "recovery code does not open" || return 1
+	run_rc 0 "$VTPMCTL" manager unlock --recovery "$new_code" || return 1
+	serve_socket "$u" "$s" || return 1
+	expect_eq "NV after rotate and reboot" "nvread rc=0x0 0badf00d" "$(client "$s" nvread:1500026:4)" || return 1
+	wait_exit $SERVE_PID
+	# cut short after the anchor moved to the new key, before the counter
+	VTPM_TEST_CRASH_BEFORE_INCREMENT=1 run_rc 3 "$VTPMCTL" manager rotate || return 1
+	[ -e "$VTPM_SEALED_KEY.next" ] || fail "rotation left its next key" || return 1
+	reboot_host tpm || return 1
+	run_rc 0 "$VTPMCTL" manager unlock || return 1
+	printf '%s' "$ERR" | grep -q "finished an interrupted host key rotation" || fail "unlock finishes the rotation" "" "$ERR" || return 1
+	[ ! -e "$VTPM_SEALED_KEY.next" ] || fail "next key left behind" || return 1
+	serve_socket "$u" "$s" || return 1
+	expect_eq "NV after an interrupted rotate" "nvread rc=0x0 0badf00d" "$(client "$s" nvread:1500026:4)" || return 1
+	wait_exit $SERVE_PID
+	run_rc 0 "$VTPMCTL" manager lock || return 1
+	reboot_host tpm || return 1
+	run_rc 0 "$VTPMCTL" manager unlock
+}
+
 ALL=$(declare -F | awk '$3 ~ /^t_/ { print substr($3, 3) }')
 [ $# -gt 0 ] && ALL="$*"
 command -v swtpm >/dev/null || { echo "FAIL - manager: swtpm missing (apt-get install swtpm)"; exit 1; }

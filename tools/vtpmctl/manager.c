@@ -516,11 +516,11 @@ static int keyring_get(uint8_t key[32])
 	return 0;
 }
 
-static int keyring_put(const uint8_t key[32])
+static int keyring_put_desc(const char *desc, const uint8_t key[32])
 {
 	key_serial_t k;
 
-	k = add_key("user", host_key_desc(), key, 32, KEY_SPEC_USER_KEYRING);
+	k = add_key("user", desc, key, 32, KEY_SPEC_USER_KEYRING);
 	if (k < 0)
 		return -errno;
 	/* root's other sessions (a service's private session keyring) find
@@ -529,6 +529,20 @@ static int keyring_put(const uint8_t key[32])
 	if (keyctl_setperm(k, KEY_POS_ALL | KEY_USR_ALL) < 0)
 		return -errno;
 	return 0;
+}
+
+static int keyring_put(const uint8_t key[32])
+{
+	return keyring_put_desc(host_key_desc(), key);
+}
+
+/* the next host key during a rotation */
+static const char *next_key_desc(void)
+{
+	static char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s:next", host_key_desc());
+	return buf;
 }
 
 /* ---- the anchor file ------------------------------------------------------ */
@@ -720,6 +734,7 @@ static void manager_usage(void)
 	       "       %s manager unlock [--recovery CODE] [--reanchor] [--tcti CONF]\n"
 	       "       %s manager lock [--tcti CONF]\n"
 	       "       %s manager reseal [--pcrs LIST] [--tcti CONF]\n"
+	       "       %s manager rotate [--pcrs LIST] [--tcti CONF]\n"
 	       "       %s manager status [--tcti CONF]\n\n"
 	       "The host key that encrypts every vTPM's state, sealed to this host's\n"
 	       "TPM 2.0, and the rollback anchor kept in the TPM's NV.\n\n"
@@ -730,6 +745,8 @@ static void manager_usage(void)
 	       "  lock     at shutdown, after the servers: record every vTPM's newest\n"
 	       "           state in the anchor, drop the key from the keyring\n"
 	       "  reseal   seal the unlocked key again (new PCR values, new TPM)\n"
+	       "  rotate   a new host key: every idle vTPM's state sealed with it;\n"
+	       "           prints a new recovery code ONCE\n"
 	       "  status   mode, lock state, PCR binding, NV anchor\n\n"
 	       "Options:\n"
 	       "  --tcti CONF         the TPM (default $VTPM_TCTI or %s)\n"
@@ -740,7 +757,7 @@ static void manager_usage(void)
 	       "  --reanchor          accept the vTPM state on disk as the newest (after\n"
 	       "                      a TPM replacement or a refused anchor; logged)\n"
 	       "Files: $VTPM_SEALED_KEY or %s; the anchor %s/%s\n",
-	       bin_name, bin_name, bin_name, bin_name, bin_name, DEFAULT_TCTI,
+	       bin_name, bin_name, bin_name, bin_name, bin_name, bin_name, DEFAULT_TCTI,
 	       DEFAULT_NV_INDEX, DEFAULT_SEALED_KEY, state_root, ANCHOR_NAME);
 }
 
@@ -967,6 +984,76 @@ out:
 
 /* ---- unlock ---------------------------------------------------------------- */
 
+/*
+ * A rotation stopped after <sealed>.next was written: every vTPM opens
+ * with the new key. Move the anchor to the new key if it is not yet, and
+ * make <sealed>.next the sealed key.
+ */
+static int finish_rotation(const char *path, const char *next)
+{
+	struct sealed_file f = { 0 }, g = { 0 };
+	struct anchor_file *a = NULL;
+	struct host_tpm *t = NULL;
+	uint8_t okey[32], nkey[32];
+	char why[512], tpm[2 * 68 + 1];
+	uint64_t counter;
+	int err = -EINVAL;
+
+	if (sealed_load(next, &g, why, sizeof(why)) || sealed_load(path, &f, why, sizeof(why))) {
+		p_err("%s", why);
+		goto out;
+	}
+	t = open_tpm();
+	a = calloc(1, sizeof(*a));
+	if (!t || !a)
+		goto out;
+	if (host_tpm_unseal(t, &g.s, nkey) || sealed_verify(&g, nkey)) {
+		p_err("an interrupted key rotation left %s, which does not unseal: %s", next,
+		      host_tpm_error(t));
+		goto out;
+	}
+	if (anchor_tpm(t, tpm) || host_tpm_counter_read(t, g.nv_index, &counter)) {
+		p_err("%s", host_tpm_error(t));
+		goto out;
+	}
+	err = anchor_load(a, nkey);
+	if (err == -EKEYREJECTED) {
+		/* the anchor is still under the old key: move it */
+		if (host_tpm_unseal(t, &f.s, okey) || sealed_verify(&f, okey) ||
+		    anchor_load(a, okey) || strcmp(a->tpm, tpm) ||
+		    (a->counter != counter && a->counter != counter + 1)) {
+			p_err("an interrupted key rotation: the anchor file is not current under the old key either");
+			err = -EKEYREJECTED;
+			goto out;
+		}
+		err = anchor_commit(t, a, nkey, a->counter, counter, why, sizeof(why));
+		if (err) {
+			p_err("%s", why);
+			goto out;
+		}
+	} else if (err) {
+		p_err("an interrupted key rotation: the anchor file is unreadable");
+		goto out;
+	}
+	if (rename(next, path) < 0) {
+		err = -errno;
+		p_err("cannot rename %s to %s: %s", next, path, strerror(errno));
+		goto out;
+	}
+	fprintf(stderr, "warning: finished an interrupted host key rotation (%s); \"%s manager rotate\" again overwrites what the old key sealed\n",
+		path, bin_name);
+	err = 0;
+out:
+	explicit_bzero(okey, sizeof(okey));
+	explicit_bzero(nkey, sizeof(nkey));
+	free(a);
+	sealed_free(&f);
+	sealed_free(&g);
+	host_tpm_close(t);
+	return err;
+}
+
+
 static int do_unlock(int argc, char **argv)
 {
 	static char names[MAX_VTPMS][37];
@@ -986,6 +1073,13 @@ static int do_unlock(int argc, char **argv)
 	if (opt_recovery && parse_code(opt_recovery, code)) {
 		p_usage_err("malformed recovery code (want 32 hex digits, as init printed them)");
 		return EXIT_USAGE;
+	}
+	{
+		char next[PATH_MAX];
+
+		snprintf(next, sizeof(next), "%s.next", path);
+		if (access(next, F_OK) == 0 && !opt_recovery && finish_rotation(path, next))
+			return EXIT_FAIL;
 	}
 	if (sealed_load(path, &f, why, sizeof(why))) {
 		p_err("%s", why);
@@ -1350,6 +1444,174 @@ out:
 	return ret;
 }
 
+/* ---- rotate ---------------------------------------------------------------- */
+
+/* seal every encrypted vTPM in names[] with the key next_desc names */
+static int rekey_all(char (*names)[37], int n, const char *cur_desc, const char *next_desc)
+{
+	int i, err;
+
+	for (i = 0; i < n; i++) {
+		struct vtpm_info info = { .sz = sizeof(info) };
+		char dir[PATH_MAX];
+
+		vtpm_dir(names[i], dir, sizeof(dir));
+		if (vtpm_state_info(dir, &info) || !info.encrypted)
+			continue;
+		{
+			VTPM_OPTS(o, .state_dir = dir, .key_desc = cur_desc,
+				  .flags = VTPM_F_ROLLBACK_ANCHOR);
+
+			err = vtpm_state_rekey(&o, next_desc);
+		}
+		if (err) {
+			p_err("vTPM %s: cannot seal its state with the new key: %s", names[i],
+			      vtpm_strerror(err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A new host key: every vTPM's newest state sealed with it into its other
+ * slot (the old key still opens every vTPM), the new key sealed to the
+ * TPM as <sealed>.next, the anchor under the new key (one NV write), the
+ * rename that makes it the host key, then the old key's slots
+ * overwritten. A crash before the rename leaves the old key working; an
+ * unlock that finds <sealed>.next finishes the rename.
+ */
+static int do_rotate(int argc, char **argv)
+{
+	static char names[MAX_VTPMS][37];
+	struct anchor_file *a = NULL;
+	struct sealed_file f, g = { 0 };
+	struct host_tpm *t = NULL;
+	const char *path = sealed_key_path();
+	uint8_t key[32], nkey[32], code[REC_LEN], *blob = NULL;
+	char why[512], next[PATH_MAX], codestr[48], tpm[2 * 68 + 1];
+	uint64_t counter;
+	size_t blen;
+	int ret, err, n, i;
+
+	ret = parse_manager(argc, argv);
+	if (ret >= 0)
+		return ret;
+	if (sealed_load(path, &f, why, sizeof(why))) {
+		p_err("%s", why);
+		return EXIT_FAIL;
+	}
+	ret = EXIT_FAIL;
+	if (keyring_get(key) || sealed_verify(&f, key)) {
+		p_err("the host key is not unlocked (\"manager unlock\" first)");
+		goto out;
+	}
+	t = open_tpm();
+	if (!t)
+		goto out;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		goto out;
+	if (host_tpm_verify_primary(t, &f.s) || anchor_tpm(t, tpm) ||
+	    host_tpm_counter_read(t, f.nv_index, &counter)) {
+		p_err("%s", host_tpm_error(t));
+		goto out;
+	}
+	if (anchor_load(a, key) || strcmp(a->tpm, tpm) ||
+	    (a->counter != counter && a->counter != counter + 1)) {
+		p_err("the anchor file is not current: \"manager unlock\" first");
+		goto out;
+	}
+	n = list_vtpms(names, MAX_VTPMS);
+	for (i = 0; i < n; i++) {
+		struct vtpm_info info = { .sz = sizeof(info) };
+		char dir[PATH_MAX];
+
+		vtpm_dir(names[i], dir, sizeof(dir));
+		if (!vtpm_state_info(dir, &info) && info.locked) {
+			p_err("vTPM %s is being served by pid %d: shut its guest down first (rotate needs every vTPM idle)",
+			      names[i], info.lock_pid);
+			goto out;
+		}
+	}
+	if (getrandom(nkey, 32, 0) != 32 || getrandom(code, REC_LEN, 0) != REC_LEN) {
+		p_err("cannot get random bytes: %s", strerror(errno));
+		goto out;
+	}
+	err = keyring_put_desc(next_key_desc(), nkey);
+	if (err) {
+		p_err("cannot put the new key into the kernel keyring: %s", strerror(-err));
+		goto out;
+	}
+	/* 1: every vTPM opens with either key */
+	if (rekey_all(names, n, host_key_desc(), next_key_desc()))
+		goto out_next;
+	/* 2: the new key sealed, beside the old */
+	g.nv_index = f.nv_index;
+	err = host_tpm_seal(t, nkey, opt_pcrs ? (uint32_t)parse_pcrs(opt_pcrs) : f.s.pcr_mask,
+			    &g.s);
+	if (err) {
+		p_err("%s", host_tpm_error(t));
+		goto out_next;
+	}
+	err = recovery_wrap(nkey, code, g.rec);
+	if (!err)
+		err = sealed_serialize(&g, nkey, &blob, &blen);
+	snprintf(next, sizeof(next), "%s.next", path);
+	if (!err)
+		err = write_atomic(next, blob, blen, 0600);
+	if (err) {
+		p_err("cannot write %s: %s", next, strerror(-err));
+		goto out_next;
+	}
+	/* the code before the point of no return: from here on an unlock
+	 * finishes the rotation, and the new key's code must be known */
+	format_code(code, codestr);
+	if (!json_output)
+		printf("NEW RECOVERY CODE (shown once; the old one stops working now):\n\n    %s\n\n",
+		       codestr);
+	fflush(stdout);
+	/* 3: the anchor under the new key, 4: the new key is the host's */
+	if (anchor_commit(t, a, nkey, a->counter, counter, why, sizeof(why))) {
+		p_err("%s", why);
+		goto out_next;
+	}
+	if (rename(next, path) < 0) {
+		p_err("cannot rename %s to %s: %s", next, path, strerror(errno));
+		goto out_next;
+	}
+	err = keyring_put(nkey);
+	if (err) {
+		p_err("cannot put the new key into the kernel keyring: %s", strerror(-err));
+		goto out_next;
+	}
+	/* 5: the old key's slots overwritten */
+	if (rekey_all(names, n, host_key_desc(), host_key_desc()))
+		fprintf(stderr, "warning: some vTPMs keep a slot sealed with the old key until their next state change; run \"%s manager rotate\" again\n",
+			bin_name);
+	if (json_output)
+		printf("{\"rotated\": true, \"vtpms\": %d, \"recovery_code\": \"%s\"}\n", n, codestr);
+	else
+		printf("new host key: every vTPM's state sealed with it, the old key no longer opens them\n");
+	ret = EXIT_OK;
+out_next:
+	{
+		key_serial_t k = keyctl_search(KEY_SPEC_USER_KEYRING, "user", next_key_desc(), 0);
+
+		if (k >= 0)
+			keyctl_invalidate(k);
+	}
+out:
+	explicit_bzero(key, sizeof(key));
+	explicit_bzero(nkey, sizeof(nkey));
+	explicit_bzero(code, sizeof(code));
+	free(blob);
+	free(a);
+	sealed_free(&f);
+	host_tpm_close(t);
+	return ret;
+}
+
 /* ---- status ---------------------------------------------------------------- */
 
 static int do_status(int argc, char **argv)
@@ -1483,6 +1745,7 @@ int do_manager(int argc, char **argv)
 		{ "unlock",	do_unlock,	"" },
 		{ "lock",	do_lock,	"" },
 		{ "reseal",	do_reseal,	"" },
+		{ "rotate",	do_rotate,	"" },
 		{ "status",	do_status,	"" },
 		{ "help",	manager_help,	"" },
 		{ "-h",		manager_help,	"" },

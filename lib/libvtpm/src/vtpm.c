@@ -1335,6 +1335,83 @@ out:
 	return libvtpm_err(err);
 }
 
+int vtpm_state_rekey(const struct vtpm_opts *opts, const char *new_key_desc)
+{
+	struct blob_meta pmeta;
+	uint8_t key[VTPM_KEY_LEN];
+	struct meta m;
+	struct vtpm *v;
+	int err;
+
+	if (!opts_valid(opts) || !new_key_desc || !*new_key_desc)
+		return libvtpm_err(-EINVAL);
+	if (g_vtpm)
+		return libvtpm_err(-EALREADY);
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return libvtpm_err(-ENOMEM);
+	g_vtpm = v;
+	v->flags = OPT(opts, flags, 0);
+	err = vtpm_setup(v, opts, 0, 1);	/* takes the lock: not served */
+	if (err)
+		goto out;
+	err = meta_load(&v->store, &m);
+	if (err)
+		goto out;
+	if (!m.encrypted) {
+		err = -EINVAL;		/* plaintext: no key to change */
+		goto out;
+	}
+	err = load_slots(v, &v->store, VTPM_PERM_SLOTS, &pmeta, &v->perm,
+			 &v->perm_len, &v->perm_slot);
+	if (err == -ENOENT)
+		err = -EBADMSG;
+	if (err) {
+		pr_warn("vTPM %s: no authentic permanent state: %s\n", v->uuid,
+			vtpm_strerror(err));
+		goto out;
+	}
+	v->perm_generation = pmeta.generation;
+	if (v->flags & VTPM_F_ROLLBACK_ANCHOR) {
+		char buf[32];
+
+		if (!vtpm_anchor_get(&v->gen_anchor, buf, sizeof(buf)) && buf[0] &&
+		    strtoull(buf, NULL, 10) > pmeta.generation) {
+			pr_warn("vTPM %s: permanent state generation %llu is older than generation %s seen before: rollback refused\n",
+				v->uuid, (unsigned long long)pmeta.generation, buf);
+			err = -ESTALE;
+			goto out;
+		}
+	}
+	err = vtpm_load_key_keyring(new_key_desc, key);
+	if (err)
+		goto out;
+	vtpm_sealer_fini(&v->sealer);
+	err = vtpm_sealer_init(&v->sealer, key, v->uuid);
+	vtpm_explicit_bzero(key, sizeof(key));
+	if (err)
+		goto out;
+	/* the other slot; the newest under the old key stays as it is. The
+	 * keyring anchor is not moved: until the new key is the host's, the
+	 * old key's slot must still open */
+	v->flags &= ~VTPM_F_ROLLBACK_ANCHOR;
+	err = commit_permanent(v, v->perm, v->perm_len);
+	if (err)
+		goto out;
+	/* no guest runs: its volatile state (and TPM 1.2 save state, read
+	 * only by Startup(ST_STATE)) go, the next start is a power-on */
+	v->store.ops->remove(&v->store, TPM_SAVESTATE_NAME);
+	v->run.ops->destroy(&v->run);
+	v->run.ops->close(&v->run);
+	v->run.ops = NULL;
+	vtpm_anchor_remove(&v->vol_anchor);
+	pr_info("vTPM %s: permanent state generation %llu sealed with the new key\n",
+		v->uuid, (unsigned long long)v->perm_generation);
+out:
+	vtpm_release(v);
+	return libvtpm_err(err);
+}
+
 int vtpm_anchor_get_generation(const char *dir, uint64_t *generation)
 {
 	struct vtpm_anchor a;

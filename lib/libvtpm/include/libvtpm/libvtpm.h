@@ -244,6 +244,23 @@ LIBVTPM_API int vtpm_state_info(const char *state_dir, struct vtpm_info *info);
  */
 LIBVTPM_API int vtpm_state_destroy(const char *state_dir);
 
+/**
+ * @brief Seal the newest permanent state of the (encrypted, not served)
+ * vTPM in opts->state_dir again, with the host key new_key_desc names in
+ * the kernel keyring (as key_desc), into the slot that does not hold it.
+ *
+ * opts names the current key. The newest slot under it is kept, so the
+ * vTPM opens with either key afterwards: a host key rotation does this for
+ * every vTPM, then makes the new key the host's, then calls it again with
+ * the new key for both (the second call overwrites the old key's slot).
+ * The volatile state is dropped (no guest may run). The keyring anchor is
+ * not moved.
+ * @return 0; -EBUSY if served, -EINVAL for a plaintext vTPM, -ENOKEY,
+ * -ESTALE, -EBADMSG as vtpm_new()
+ */
+LIBVTPM_API int vtpm_state_rekey(const struct vtpm_opts *opts,
+				 const char *new_key_desc);
+
 /*
  * The rollback anchor of a vTPM ("gen": its newest permanent-state
  * generation, in the kernel keyring; VTPM_F_ROLLBACK_ANCHOR), for a
