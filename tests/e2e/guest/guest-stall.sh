@@ -1,14 +1,6 @@
 # stall: dom0 stops this guest's server and then saves the guest while a
 # key generation is pending. dom0 says when, through data/e2e-go.
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
-wait_go() { # VALUE SECONDS
-	local t=$(( $2 * 5 ))
-	while [ $t -gt 0 ]; do
-		[ "$(xenstore-read data/e2e-go 2>/dev/null)" = "$1" ] && return 0
-		sleep 0.2; t=$((t - 1))
-	done
-	return 1
-}
 step tpmfront-load load_tpmfront
 step getrandom tpm2_getrandom 8 --hex
 info "stall-ready"

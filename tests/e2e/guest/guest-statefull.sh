@@ -1,14 +1,6 @@
 # Guest side of scenarios/statefull.sh: this guest's vTPM state disk fills
 # while it runs. dom0 says when, through data/e2e-go: 1 the disk is full,
 # 2 the server was killed and restarted, 3 space is back.
-wait_go() { # VALUE SECONDS
-	local t=$(( $2 * 5 ))
-	while [ $t -gt 0 ]; do
-		[ "$(xenstore-read data/e2e-go 2>/dev/null)" = "$1" ] && return 0
-		sleep 0.2; t=$((t - 1))
-	done
-	return 1
-}
 # every random output the guest gets, for dom0 to check none repeats
 rand() { local r; r=$(tpm2_getrandom 16 --hex 2>/dev/null) && info "rand $r"; }
 cd /tmp

@@ -21,3 +21,13 @@ export TPM2TOOLS_TCTI=device:/dev/tpm0
 hex_of() { od -An -v -tx1 "$1" | tr -d ' \n'; }
 # rc_nonzero RC... : every RC is non-zero
 rc_nonzero() { local r; for r; do [ "$r" -ne 0 ] || return 1; done; }
+# wait_go VALUE SECONDS: until dom0 writes VALUE to our data/e2e-go (a
+# scenario's sync point)
+wait_go() {
+	local t=$(( $2 * 5 ))
+	while [ $t -gt 0 ]; do
+		[ "$(xenstore-read data/e2e-go 2>/dev/null)" = "$1" ] && return 0
+		sleep 0.2; t=$((t - 1))
+	done
+	return 1
+}
