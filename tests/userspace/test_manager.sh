@@ -164,6 +164,30 @@ t_init_unlock_serve_reboot() {
 	expect_eq "no NV write for a second unlock" "$c3" "$(nv_counter)"
 }
 
+# Which key: a sealed key means TPM mode; an explicit key file wins, and
+# a vTPM of the other mode does not open with it. lock without unlock
+# fails; status is JSON in every state.
+t_key_mode_precedence() {
+	local u s=$WORKDIR/s
+	start_swtpm tpm || return 1
+	run_rc 0 "$VTPMCTL" -j manager status && is_json "$OUT" || return 1
+	run_rc 1 "$VTPMCTL" manager lock && expect_err_line "not unlocked" || return 1
+	run_rc 0 "$VTPMCTL" manager init || return 1
+	run_rc 0 "$VTPMCTL" -j manager status && is_json "$OUT" || return 1
+	run_rc 1 "$VTPMCTL" create && expect_err_line "the host key is locked" || return 1
+	run_rc 0 "$VTPMCTL" manager unlock || return 1
+	u=$("$VTPMCTL" create) || return 1
+	VTPM_KEY_FILE=$WORKDIR/state.key "$VTPMCTL" keygen >/dev/null || return 1
+	VTPM_KEY_FILE=$WORKDIR/state.key run_rc 0 "$VTPMCTL" -j manager status || return 1
+	printf '%s' "$OUT" | grep -q '"mode": "keyfile"' || fail "explicit key file wins" keyfile "$OUT" || return 1
+	VTPM_KEY_FILE=$WORKDIR/state.key serve_socket "$u" "$s" --fail-unknown --domid 9 --devid 0 || return 1
+	expect_eq "TPM-mode vTPM with the key file" "getrandom rc=0x101 80010000000a00000101" "$(client "$s" getrandom:8)" || return 1
+	wait_exit $SERVE_PID
+	grep -q "key does not open this vTPM state" "$WORKDIR/serve.log" || fail "serve log" "key does not open" "$(cat "$WORKDIR/serve.log")" || return 1
+	run_rc 0 "$VTPMCTL" -j manager status && is_json "$OUT" || return 1
+	printf '%s' "$OUT" | grep -q '"mode": "tpm"' || fail "sealed key: TPM mode" tpm "$OUT"
+}
+
 # The systemd case: a server with a fresh anonymous session keyring (as a
 # unit gets) finds the host key and the rollback anchors in root's user
 # keyring.
@@ -498,7 +522,8 @@ ALL=$(declare -F | awk '$3 ~ /^t_/ { print substr($3, 3) }')
 command -v swtpm >/dev/null || { echo "FAIL - manager: swtpm missing (apt-get install swtpm)"; exit 1; }
 for t in $ALL; do
 	rm -rf "$VTPM_STATE_DIR" "$VTPM_RUN_DIR" "$WORKDIR/etc" "$WORKDIR/serve.log" "$WORKDIR/s" \
-		"$WORKDIR/tpm" "$WORKDIR/other" "$WORKDIR/copy" "$WORKDIR/copy2" "$WORKDIR/old"
+		"$WORKDIR/tpm" "$WORKDIR/other" "$WORKDIR/copy" "$WORKDIR/copy2" "$WORKDIR/old" \
+		"$WORKDIR/state.key" "$WORKDIR/oldkey" "$WORKDIR/hold"
 	drop_anchor_keys
 	if ( trap kill_test_processes EXIT; "t_$t" ); then
 		echo "ok - manager $t"
