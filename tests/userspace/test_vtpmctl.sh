@@ -279,6 +279,20 @@ t_serve_cancel() {
 		fail "cancel seen by serve" "a cancel log line" "$(cat "$WORKDIR/serve.log")"
 }
 
+# A command that arrives while a key generation runs (the kernel passes the
+# next one after it gave up on a command) is answered at once with a TPM
+# failure, not left waiting for the kernel's watchdog; the running one
+# still completes.
+t_serve_command_while_busy_answered() {
+	setup_key
+	local u s=$WORKDIR/s out
+	u=$("$VTPMCTL" create) || return 1
+	serve_socket "$u" "$s" || return 1
+	out=$(client "$s" overlap)
+	expect_eq "responses" "overlap first=0x0 second=0x101" "$out" || return 1
+	wait_exit $SERVE_PID
+}
+
 t_serve_locality() {
 	setup_key
 	local u s=$WORKDIR/s out

@@ -13,6 +13,8 @@ usage: vtpm_client.py SOCKET OP...
   cancel (CANCEL for the next seq, sent right after the next command)
   bench:N (N GetRandom round trips, prints cmd/s)  hold (wait for EOF)
   waitfile:PATH (wait until PATH exists, at most 60 s; a sync point)
+  overlap (a GetRandom sent while an RSA CreatePrimary runs, as the kernel
+    does after it gave up on a command: prints both responses' codes)
 Each op prints one line: "<op> rc=0x... <result>"; exit 1 on transport errors.
 """
 import os
@@ -148,6 +150,24 @@ def main():
             while not os.path.exists(path) and time.monotonic() - t0 < 60:
                 time.sleep(0.02)
             print("waitfile %s" % ("ok" if os.path.exists(path) else "timeout"))
+            sys.stdout.flush()
+            continue
+        if n == "overlap":
+            slow = c.send(CMD, build("createprimary_rsa"))
+            fast = c.send(CMD, build("getrandom:8"))
+            got = {}
+            c.s.settimeout(60)     # an unanswered command must not hang us
+            while len(got) < 2:
+                try:
+                    rseq, r = c.recv()
+                except socket.timeout:
+                    break
+                if r is None:
+                    raise SystemExit("EOF from server")
+                got[rseq] = struct.unpack(">I", r[6:10])[0]
+            c.s.settimeout(None)
+            print("overlap first=%s second=%s" % tuple(
+                "0x%x" % got[q] if q in got else "none" for q in (slow, fast)))
             sys.stdout.flush()
             continue
         if n == "hold":

@@ -548,20 +548,20 @@ static void retry_open(struct server *s)
 		s->dir);
 }
 
-static int send_response(struct server *s)
+static int send_msg(struct server *s, const void *msg, size_t len, uint32_t seq)
 {
-	int err = s->t.ops->send(&s->t, s->out, s->out_len);
+	int err = s->t.ops->send(&s->t, msg, len);
 
 	if (err == -EPIPE) {
 		/* the kernel already answered the guest (watchdog/cancel) */
-		log_msg(LOG_INFO, "late response to seq %u dropped by the kernel", s->seq);
+		log_msg(LOG_INFO, "late response to seq %u dropped by the kernel", seq);
 		s->stale++;
 		err = 0;
 	} else if (err == -EINVAL) {
-		log_msg(LOG_WARNING, "kernel refused response to seq %u as malformed", s->seq);
+		log_msg(LOG_WARNING, "kernel refused response to seq %u as malformed", seq);
 		err = 0;
 	} else if (err == -ECONNRESET || err == -ENODEV) {
-		log_msg(LOG_INFO, "response to seq %u not delivered: %s", s->seq,
+		log_msg(LOG_INFO, "response to seq %u not delivered: %s", seq,
 			strerror(-err));
 		err = 0;	/* gone; the next read says EOF */
 	} else if (err) {
@@ -570,21 +570,28 @@ static int send_response(struct server *s)
 	return err;
 }
 
+static int send_response(struct server *s)
+{
+	return send_msg(s, s->out, s->out_len, s->seq);
+}
+
+/*
+ * Answer a command with a TPM failure at once, from a buffer of its own:
+ * the command running on the worker (s->seq, s->out) is not touched.
+ */
 static void failure_now(struct server *s, uint32_t seq, const uint8_t *cmd,
 			size_t len)
 {
-	struct xen_tpmback_msg *rsp = (void *)s->out;
-	size_t rlen = vtpm_failure_response(cmd, len, s->out + HDR_LEN,
-					    XEN_TPMBACK_MAX_PACKET);
+	uint8_t msg[HDR_LEN + 16];
+	struct xen_tpmback_msg *rsp = (void *)msg;
+	size_t rlen = vtpm_failure_response(cmd, len, msg + HDR_LEN, 16);
 
 	memset(rsp, 0, HDR_LEN);
 	rsp->type = XEN_TPMBACK_MSG_RSP;
 	rsp->seq = seq;
 	rsp->len = rlen;
-	s->out_len = HDR_LEN + rlen;
-	s->seq = seq;
 	s->failed++;
-	send_response(s);
+	send_msg(s, msg, HDR_LEN + rlen, seq);
 }
 
 static int handle_message(struct server *s, const uint8_t *buf, size_t n)
@@ -613,8 +620,11 @@ static int handle_message(struct server *s, const uint8_t *buf, size_t n)
 			return 0;
 		}
 		if (s->busy) {
-			log_msg(LOG_WARNING, "command seq %u while seq %u runs; failed",
+			/* the kernel gave up on the running one (timeout) and
+			 * passed the next: it gets an answer, not a wait */
+			log_msg(LOG_WARNING, "command seq %u while seq %u runs; answered with a TPM failure",
 				m->seq, s->seq);
+			failure_now(s, m->seq, buf + HDR_LEN, m->len);
 			return 0;
 		}
 		memcpy(s->cmd, buf + HDR_LEN, m->len);
