@@ -29,7 +29,7 @@ preflight=0
 if [ "${1:-}" = --preflight ]; then preflight=1; shift; fi
 [ $# -gt 0 ] || set -- all
 case "$1" in
-all) scenarios=(plumbing backend rehandshake vtpm saverestore tpm12 statefull) ;;
+all) scenarios=(plumbing backend rehandshake vtpm saverestore tpm12 statefull stall) ;;
 demo) scenarios=(demo) ;;
 bench) scenarios=(bench) ;;
 *) scenarios=("$@") ;;
