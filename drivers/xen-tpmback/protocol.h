@@ -7,7 +7,7 @@
  * TPM error responses the backend makes up by itself, and the decisions
  * of the two state machines (the xenbus backend state and the per-device
  * command state). There is no grant, event channel or xenstore code here,
- * so the KUnit suites in tests/kunit/ build this file in UML.
+ * so the KUnit suites build this file without Xen (in UML, too).
  */
 #ifndef _XEN_TPMBACK_PROTOCOL_H
 #define _XEN_TPMBACK_PROTOCOL_H

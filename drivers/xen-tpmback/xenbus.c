@@ -582,7 +582,7 @@ void xen_tpmbk_xenbus_exit(void)
 }
 
 /*
- * Debian's udev loads modules on the xen-backend "add" event by this
+ * udev loads modules on the xen-backend "add" event by this
  * modalias. (MODULE_DEVICE_TABLE(xenbus) would give "xen:vtpm", the
  * frontend's alias.)
  */
