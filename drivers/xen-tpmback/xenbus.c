@@ -139,7 +139,9 @@ static bool connect_allowed(struct xen_tpmif *tpmif)
 				  XEN_TPMBK_CONNECT_BURST,
 				  XEN_TPMBK_CONNECT_PERIOD, &wait))
 		return true;
-	xen_tpmif_warn_rl(tpmif, "frontend reconnects too often, next connect deferred\n");
+	/* Its own rate limit: not drowned by the device's connect messages. */
+	dev_warn_ratelimited(&tpmif->dev->dev,
+			     "frontend reconnects too often, next connect deferred\n");
 	queue_delayed_work(xen_tpmbk_wq, &tpmif->connect_retry, wait);
 	return false;
 }
