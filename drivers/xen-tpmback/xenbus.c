@@ -6,10 +6,12 @@
  * Every change of the backend's xenbus state goes through
  * set_backend_state(); the graph it walks is drawn in protocol.c.
  *
- * Serialisation: the frontend's state watch and our "online" watch both
- * run in the xenwatch thread, but probe may run from module load at the
- * same time as the online watch fires, so every state change also holds
- * xen_tpmif.state_lock.
+ * Serialisation: the frontend's state watch and our "online" and
+ * "control/shutdown" watches run in the xenwatch thread, but probe may run
+ * from module load at the same time as the online watch fires, and a
+ * deferred connect runs from a work item, so every state change also holds
+ * xen_tpmif.state_lock. Teardown never depends on the cached xenbus state:
+ * each step disconnects if connected (xen_tpmbk_step_work()).
  */
 
 #define pr_fmt(fmt) "xen-tpmback: " fmt
