@@ -25,9 +25,13 @@
 
 #include "common.h"
 
-/* Connects (map + bind) a guest may cause: a burst, then one a second. */
+/*
+ * Connects (map + bind) a guest may cause: a burst (module reloads,
+ * resumes), then one per 5 s. A guest that re-handshakes faster only
+ * delays its own connects.
+ */
 #define XEN_TPMBK_CONNECT_BURST		8
-#define XEN_TPMBK_CONNECT_PERIOD	HZ
+#define XEN_TPMBK_CONNECT_PERIOD	(5 * HZ)
 
 #ifdef CONFIG_XEN_TPMDEV_BACKEND_FAULT_INJECTION
 /*

@@ -55,7 +55,7 @@ if step guest-ready wait_for 180 guest_says ss 'E2E-INFO stall-ready'; then
 	took=$((SECONDS - t0))
 	rm -f /tmp/ss.save	# dom0's /tmp is RAM: the next scenarios need it
 	say "xl save with a key generation pending took $took s"
-	step xl-save-within-45s test $took -lt 45
+	step xl-save-within-55s test $took -lt 55
 fi
 guest_relay ss --killed
 xl destroy ss >/dev/null 2>&1
