@@ -5,6 +5,7 @@
  */
 
 #include <kunit/test.h>
+#include <linux/stddef.h>
 #include <linux/string.h>
 #include <asm/unaligned.h>
 
@@ -167,7 +168,32 @@ static void check_rsp_msg_table(struct kunit *test)
 			c->expected);
 }
 
+/*
+ * The userspace ABI (<xen/tpmback.h>, version 2): sizes, offsets and ioctl
+ * numbers, identical for 32- and 64-bit userspace (no padding, u64 fields
+ * 8-aligned), so that compat_ptr_ioctl() is all a 32-bit server needs.
+ */
+static void uapi_layout(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, XEN_TPMBACK_API_VERSION, 2);
+	KUNIT_EXPECT_EQ(test, XEN_TPMBACK_MAX_PACKET, XEN_TPMBK_MAX_PACKET);
+	KUNIT_EXPECT_EQ(test, sizeof(struct xen_tpmback_msg), 16UL);
+	KUNIT_EXPECT_EQ(test, sizeof(struct xen_tpmback_attach), 44UL);
+	KUNIT_EXPECT_EQ(test, offsetof(struct xen_tpmback_attach, uuid), 12UL);
+	KUNIT_EXPECT_EQ(test, offsetof(struct xen_tpmback_attach, reserved), 40UL);
+	KUNIT_EXPECT_EQ(test, sizeof(struct xen_tpmback_info), 48UL);
+	KUNIT_EXPECT_EQ(test, offsetof(struct xen_tpmback_info, commands), 32UL);
+	KUNIT_EXPECT_EQ(test, offsetof(struct xen_tpmback_info, failed), 40UL);
+	KUNIT_EXPECT_EQ(test, XEN_TPMBACK_IOC_ATTACH,
+			_IOWR(0xA1, 0x10, struct xen_tpmback_attach));
+	KUNIT_EXPECT_EQ(test, XEN_TPMBACK_IOC_INFO,
+			_IOR(0xA1, 0x11, struct xen_tpmback_info));
+	KUNIT_EXPECT_EQ(test, _IOC_SIZE(XEN_TPMBACK_IOC_ATTACH), 44U);
+	KUNIT_EXPECT_EQ(test, _IOC_DIR(XEN_TPMBACK_IOC_INFO), (unsigned int)_IOC_READ);
+}
+
 static struct kunit_case xen_tpmback_validation_cases[] = {
+	KUNIT_CASE(uapi_layout),
 	KUNIT_CASE_PARAM(check_command_table, cmd_gen_params),
 	KUNIT_CASE_PARAM(check_response_table, rsp_gen_params),
 	KUNIT_CASE_PARAM(check_rsp_msg_table, msg_gen_params),
