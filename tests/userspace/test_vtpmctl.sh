@@ -348,7 +348,7 @@ hold eof" "$out" || return 1
 t_hotplug_add_remove_without_systemd() {
 	setup_key
 	local rundir=$WORKDIR/run pid t0 t1
-	# no xen-tpmback here: the server waits for /dev/xen-tpmback to appear
+	# no xen-tpmback here: the server waits for /dev/xen/tpmback to appear
 	export VTPM_RUN_DIR=$rundir VTPMCTL VTPM_USE_SYSTEMD=no
 	export VTPM_DEVICE=$WORKDIR/no-such-device
 	t0=$(date +%s%N)

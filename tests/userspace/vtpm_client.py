@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Play the kernel's side of /dev/xen-tpmback over `vtpmctl serve --socket`.
+"""Play the kernel's side of /dev/xen/tpmback over `vtpmctl serve --socket`.
 
 Each SOCK_SEQPACKET record is one struct xen_tpmback_msg (type, seq, len,
 locality, flags, reserved; host byte order) followed by len payload bytes,
