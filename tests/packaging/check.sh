@@ -9,6 +9,8 @@
 #     the unit name paths the package installs, the dependencies are right;
 #   - DKMS builds the module from the -dkms package's own source tree for
 #     the testbed kernel (a private DKMS tree: nothing registered on the host);
+#   - the prebuilt module package (scripts/build-module-deb.sh) the testbed
+#     installs: contents, relations, lintian;
 #   - a version mismatch between debian/changelog and dkms.conf stops the
 #     build with a clear message;
 #   - make install/uninstall with DESTDIR and PREFIX.
@@ -106,6 +108,37 @@ if [ -d "/lib/modules/$KVER/build" ]; then
 	fi
 else
 	fail dkms-build "no headers for $KVER (/lib/modules/$KVER/build; make deps)"
+fi
+
+# --- the prebuilt module package the testbed installs ------------------------------
+# scripts/build-module-deb.sh: DKMS builds the module from the -dkms package,
+# dpkg-buildpackage packages it as xen-tpmback-modules-<kernel>.
+t0=$SECONDS
+if moddeb=$("$TOP/scripts/build-module-deb.sh" "$KVER" "$dkmsdeb" "$OUT" 2>"$tmp/moddeb.err"); then
+	pass module-deb "$((SECONDS - t0)) s: $(basename "$moddeb")"
+	mp=/lib/modules/$KVER/updates/xen-tpmback.ko
+	check module-deb-contents sh -c "dpkg-deb -c '$moddeb' | grep -q ' \.$mp\$' &&
+		dpkg-deb -x '$moddeb' '$tmp/mod' && modinfo -F vermagic '$tmp/mod$mp' | grep -q '^$KVER ' &&
+		modinfo -F alias '$tmp/mod$mp' | grep -qx 'xen-backend:vtpm'"
+	check module-deb-relations sh -c "dpkg-deb -f '$moddeb' Provides | grep -qx xen-tpmback-modules &&
+		dpkg-deb -f '$moddeb' Conflicts | grep -qx xen-tpmback-dkms"
+	lintian --fail-on error "$OUT/xen-tpmback-modules-${KVER}_${ver}_"*.changes >"$tmp/lintian-mod.out" 2>&1
+	rc=$?
+	sed -i '/running with root privileges is not recommended/d' "$tmp/lintian-mod.out"
+	[ -s "$tmp/lintian-mod.out" ] && sed 's/^/    lintian: /' "$tmp/lintian-mod.out"
+	if [ $rc -eq 0 ]; then
+		pass lintian-module-deb "0 errors, $(grep -c '^W: ' "$tmp/lintian-mod.out") warnings"
+	else
+		fail lintian-module-deb "rc $rc, $(grep -c '^E: ' "$tmp/lintian-mod.out") errors"
+	fi
+else
+	fail module-deb "$(tail -n 3 "$tmp/moddeb.err" | tr '\n' ' ')"
+fi
+# bad input: a kernel that has no headers here
+if "$TOP/scripts/build-module-deb.sh" 0.0.0-nonexistent "$dkmsdeb" "$tmp/x" >/dev/null 2>"$tmp/bad.err"; then
+	fail module-deb-bad-kernel "built a package for a kernel without headers"
+else
+	check module-deb-bad-kernel grep -q 'no headers for 0.0.0-nonexistent' "$tmp/bad.err"
 fi
 
 # --- a version mismatch is refused, clearly ----------------------------------------
