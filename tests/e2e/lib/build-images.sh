@@ -61,18 +61,21 @@ ROOTFS_DIR="$CACHE/rootfs-$key"
 ROOTFS_IMG="$CACHE/rootfs-$key.ext4"
 if [ ! -s "$ROOTFS_IMG" ]; then
 	log "building dom0 root filesystem ($key), about 3-6 minutes"
-	XEN_VER=$xen_ver KTREE=$KTREE VMLINUZ=$VMLINUZ \
+	XEN_VER=$xen_ver KTREE=$KTREE KIMG_VER=$kimg_ver VMLINUZ=$VMLINUZ \
 		"$E2E_DIR/lib/mkrootfs.sh" "$ROOTFS_DIR" "$ROOTFS_IMG" >&2
 fi
-# Marks this generation as the most recently used one.
+# Marks this generation as used now.
 touch "$ROOTFS_IMG"
-# Old generations go, but never one a running testbed boots (runs hold
-# .use.lock shared), and the newest other one stays: two checkouts with
-# different recipes (a branch and main) would otherwise rebuild in turn.
+# Old generations go once nobody has used them for E2E_CACHE_KEEP_DAYS
+# (default 2) days, and never one a running testbed boots (runs hold
+# .use.lock shared). Keeping recently used ones matters: checkouts with
+# different recipes (a branch and main) share the cache and would
+# otherwise rebuild in turn.
 if flock -x -n "$CACHE/.use.lock" true; then
-	ls -1t "$CACHE"/rootfs-*.ext4 | grep -vxF "$ROOTFS_IMG" | tail -n +2 |
+	find "$CACHE" -maxdepth 1 -name 'rootfs-*.ext4' -mtime +"${E2E_CACHE_KEEP_DAYS:-2}" |
 		while read -r old; do
-			log "removing old dom0 root filesystem ${old##*/}"
+			[ "$old" = "$ROOTFS_IMG" ] && continue
+			log "removing dom0 root filesystem ${old##*/}, unused for ${E2E_CACHE_KEEP_DAYS:-2} days"
 			rm -rf "$old" "${old%.ext4}"
 		done || true
 fi
