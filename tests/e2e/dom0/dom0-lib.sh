@@ -117,20 +117,84 @@ swtpm_start() {
 }
 swtpm_stop() { kill "$(cat "$1/pid" 2>/dev/null)" 2>/dev/null; }
 
-# install_vtpm_stack: install the project's artefacts as a package would:
-# the module where modprobe (and so udev's modalias autoload) finds it,
-# vtpmctl, the udev rule and its hotplug helper, and a state key.
+# --- the project's Debian packages ------------------------------------------
+# The runner builds them from the checkout (scripts/build-debs.sh) for every
+# run and puts them in /e2e/debs. dom0 installs them with apt, as an admin
+# does; their dependencies are in the image (no network). DKMS builds the
+# module against dom0's kernel headers in xen-tpmback-dkms's postinst.
+E2E_DEBS=/e2e/debs
+pkg_installed() { dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null | grep -q '^ii'; }
+not_installed() { ! pkg_installed "$1"; }
+pkg_deb() { # NAME -> the run's .deb of package NAME
+	local f
+	for f in "$E2E_DEBS/$1"_*.deb; do [ -f "$f" ] && { echo "$f"; return 0; }; done
+	echo "no $1 package in $E2E_DEBS (scripts/build-debs.sh failed?)" >&2
+	return 1
+}
+# install_pkgs PKG...: apt-get install those not installed yet; the time it
+# took goes to /run/e2e-install.<pkg> (the packages scenario reports it)
+install_pkgs() {
+	local p f debs=() names=() t0 rc log
+	for p in "$@"; do
+		pkg_installed "$p" && continue
+		f=$(pkg_deb "$p") || return 1
+		debs+=("$f"); names+=("$p")
+	done
+	[ ${#debs[@]} -gt 0 ] || return 0
+	log="$E2E_OUT/apt-install-${names[0]}.log"
+	t0=$(date +%s.%N)
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		"${debs[@]}" >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	if [ $rc -ne 0 ]; then
+		# dom0 has no network: every dependency must be in the image.
+		# Name the ones that are not (apt only says it could not fetch).
+		local extra
+		extra=$(apt-get install -s --no-install-recommends "${debs[@]}" 2>&1 |
+			awk -v names=" ${names[*]} " '$1 == "Inst" && index(names, " " $2 " ") == 0 {print $2}')
+		[ -z "$extra" ] || echo "dependencies missing from the dom0 image: $(echo $extra) (tests/e2e/lib/mkrootfs.sh)"
+		return $rc
+	fi
+	for p in "${names[@]}"; do
+		echo "$(date +%s.%N) $t0" | awk '{printf "%.1f\n", $1 - $2}' >"/run/e2e-install.$p"
+		pkg_installed "$p" || { echo "$p is not installed after apt-get"; return 1; }
+	done
+}
+# The module's package: xen-tpmback-modules-<kernel>, the module that DKMS
+# built on the host from xen-tpmback-dkms (the default: seconds), or
+# E2E_MODULE_VIA=dkms: xen-tpmback-dkms itself, DKMS building the module
+# against dom0's headers (about 5 minutes under TCG; scenario "dkms").
+E2E_MODULE_VIA=${E2E_MODULE_VIA:-modules}
+module_pkg() {
+	case $E2E_MODULE_VIA in
+	dkms) echo xen-tpmback-dkms ;;
+	*) echo "xen-tpmback-modules-$(uname -r)" ;;
+	esac
+}
+module_path() {
+	case $E2E_MODULE_VIA in
+	dkms) echo "/lib/modules/$(uname -r)/updates/dkms/xen-tpmback.ko" ;;
+	*) echo "/lib/modules/$(uname -r)/updates/xen-tpmback.ko" ;;
+	esac
+}
+# install_module_pkg: the module's package only (the scenarios that serve
+# the backend with the test responder must not have udev start vtpmctl);
+# modprobe must then find that package's module.
+install_module_pkg() {
+	install_pkgs "$(module_pkg)" || return 1
+	local m; m=$(modinfo -n xen-tpmback 2>/dev/null)
+	case $m in
+	"$(module_path)"*) ;;
+	*) echo "modprobe would not load $(module_pkg)'s module $(module_path) (modinfo -n: '${m:-none}')"
+	   [ "$E2E_MODULE_VIA" = dkms ] && dkms status
+	   return 1 ;;
+	esac
+}
+# install_vtpm_stack: both packages, as a user installs them, and a state key.
 install_vtpm_stack() {
-	local A=/e2e/artefacts kv; kv=$(uname -r)
-	[ -f $A/xen-tpmback.ko ] || { echo "xen-tpmback.ko was not built"; return 1; }
-	[ -x $A/vtpmctl ] || { echo "vtpmctl was not built"; return 1; }
-	[ -f $A/80-xen-tpmback.rules ] && [ -f $A/vtpm-hotplug ] || { echo "udev files missing"; return 1; }
-	mkdir -p /lib/modules/$kv/updates /usr/lib/vtpm /etc/vtpm
-	cp $A/xen-tpmback.ko /lib/modules/$kv/updates/ && depmod -a || return 1
-	install -m 0755 $A/vtpmctl /usr/sbin/vtpmctl || return 1
-	install -m 0755 $A/vtpm-hotplug /usr/lib/vtpm/vtpm-hotplug || return 1
-	install -m 0644 $A/80-xen-tpmback.rules /etc/udev/rules.d/ || return 1
-	udevadm control --reload || return 1
+	install_module_pkg || return 1
+	install_pkgs vtpm-tools || return 1
 	[ -f /etc/vtpm/state.key ] || vtpmctl keygen || return 1
 }
 

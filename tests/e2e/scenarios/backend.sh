@@ -9,9 +9,12 @@ O=/e2e/out
 uuid=0f6f3d1a-2b1c-4c7e-9a55-3e1f0c2d4b01
 uuid2=0f6f3d1a-2b1c-4c7e-9a55-3e1f0c2d4b02
 
-need module-built test -f $A/xen-tpmback.ko || return
+# The module as a user installs it (xen-tpmback-dkms; DKMS builds it in
+# dom0); vtpm-tools must not be there: its udev rule would start vtpmctl.
+need install-module install_module_pkg || return
+need no-vtpm-tools not_installed vtpm-tools || return
+need modprobe modprobe xen-tpmback || return
 need responder-built test -x $A/vtpm-responder || return
-need insmod insmod $A/xen-tpmback.ko || return
 step chardev test -c /dev/xen/tpmback
 
 # The responder's TPM: a swtpm in dom0.

@@ -11,8 +11,11 @@ O=/e2e/out
 UBASE=b0000000-0000-4000-8000-00000000ba5e
 ULIB=b0000000-0000-4000-8000-000000001ab0
 
-need module-built test -f $A/xen-tpmback.ko || return
-need insmod insmod $A/xen-tpmback.ko || return
+# The module as a user installs it (xen-tpmback-dkms; DKMS builds it in
+# dom0); vtpm-tools must not be there: its udev rule would start vtpmctl.
+need install-module install_module_pkg || return
+need no-vtpm-tools not_installed vtpm-tools || return
+need modprobe modprobe xen-tpmback || return
 need swtpm swtpm_start /tmp/swb || return
 # Baseline arm first, before udev's rule would start vtpmctl for any vtpm.
 $A/vtpm-responder --uuid $UBASE --wait=120000 --swtpm /tmp/swb/data >$O/bench.responder.out 2>&1 &

@@ -6,8 +6,11 @@
 A=/e2e/artefacts
 O=/e2e/out
 uuid=7c1e2a44-1f0b-4d6e-9a3c-5e8f00b1c2e1
-need module-built test -f $A/xen-tpmback.ko || return
-need insmod insmod "$A/xen-tpmback.ko" || return
+# The module as a user installs it (xen-tpmback-dkms; DKMS builds it in
+# dom0); vtpm-tools must not be there: its udev rule would start vtpmctl.
+need install-module install_module_pkg || return
+need no-vtpm-tools not_installed vtpm-tools || return
+need modprobe modprobe xen-tpmback || return
 need swtpm swtpm_start /tmp/sw || return
 "$A/vtpm-responder" --uuid $uuid --wait=120000 --swtpm /tmp/sw/data --log $O/rh.log --pidfile /tmp/rh.pid >$O/rh.out 2>&1 &
 need xl-create guest_create rh guest-rehandshake "vtpm=[\"backend=0,uuid=$uuid\"]" || return

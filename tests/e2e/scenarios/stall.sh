@@ -20,9 +20,12 @@ U3=5a11a11a-0000-4000-8000-000000000003
 U4=5a11a11a-0000-4000-8000-000000000004
 U5=5a11a11a-0000-4000-8000-000000000005
 
-need module-built test -f $A/xen-tpmback.ko || return
+# The module as a user installs it (its package); vtpm-tools must not be
+# there: its udev rule would start vtpmctl.
+need install-module install_module_pkg || return
+need no-vtpm-tools not_installed vtpm-tools || return
 need responder-built test -x $A/vtpm-responder || return
-need insmod insmod $A/xen-tpmback.ko || return
+need modprobe modprobe xen-tpmback || return
 need swtpm swtpm_start /tmp/swtpm-st || return
 
 # swtpm serves one connection at a time: the stuck reader of part 2 gets
