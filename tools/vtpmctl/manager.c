@@ -327,11 +327,33 @@ static int sealed_serialize(struct sealed_file *f, const uint8_t key[32],
 	return 0;
 }
 
+/*
+ * One size-prefixed field (le16 length, bytes) of the sealed file at *o:
+ * -ENODATA if the file ends first, -EOVERFLOW if it does not fit dst.
+ */
+static int get_sized(const uint8_t *b, size_t len, size_t *o, uint8_t *dst,
+		     size_t dst_size, uint16_t *out_len)
+{
+	size_t n;
+
+	if (len < *o + 2)
+		return -ENODATA;
+	n = get_le16(b + *o);
+	if (n > dst_size)
+		return -EOVERFLOW;
+	if (len < *o + 2 + n)
+		return -ENODATA;
+	memcpy(dst, b + *o + 2, n);
+	*out_len = n;
+	*o += 2 + n;
+	return 0;
+}
+
 /* Parse and checksum the file; the MAC is checked by sealed_verify(). */
 static int sealed_load(const char *path, struct sealed_file *f, char *why, size_t wlen)
 {
 	uint8_t *b, digest[32];
-	size_t len, o = 16, n;
+	size_t len, o = 16;
 	unsigned int dlen;
 	int err;
 
@@ -351,30 +373,13 @@ static int sealed_load(const char *path, struct sealed_file *f, char *why, size_
 	}
 	f->nv_index = get_le32(b + 8);
 	f->s.pcr_mask = get_le32(b + 12);
-	NEED(2);
-	n = get_le16(b + o);
-	if (n > sizeof(f->s.name))
+	if ((err = get_sized(b, len, &o, f->s.name, sizeof(f->s.name), &f->s.name_len)) ||
+	    (err = get_sized(b, len, &o, f->s.pub, sizeof(f->s.pub), &f->s.pub_len)) ||
+	    (err = get_sized(b, len, &o, f->s.priv, sizeof(f->s.priv), &f->s.priv_len))) {
+		if (err == -ENODATA)
+			goto truncated;
 		goto bad;
-	NEED(2 + n);
-	f->s.name_len = n;
-	memcpy(f->s.name, b + o + 2, n);
-	o += 2 + n;
-	NEED(2);
-	n = get_le16(b + o);
-	if (n > sizeof(f->s.pub))
-		goto bad;
-	NEED(2 + n);
-	f->s.pub_len = n;
-	memcpy(f->s.pub, b + o + 2, n);
-	o += 2 + n;
-	NEED(2);
-	n = get_le16(b + o);
-	if (n > sizeof(f->s.priv))
-		goto bad;
-	NEED(2 + n);
-	f->s.priv_len = n;
-	memcpy(f->s.priv, b + o + 2, n);
-	o += 2 + n;
+	}
 	NEED(REC_WRAP_LEN);
 	memcpy(f->rec, b + o, REC_WRAP_LEN);
 	o += REC_WRAP_LEN;
