@@ -152,3 +152,14 @@ pcr_after_extend() {
 setup_key() {
 	[ -f "$VTPM_KEY_FILE" ] || "$VTPMCTL" keygen >/dev/null
 }
+
+# small_fs DIR: a 512 KiB tmpfs at DIR holding the state and run
+# directories (exported), unmounted when the test ends: a disk that fills
+small_fs() {
+	mkdir -p "$1"
+	mount -t tmpfs -o size=512k,mode=0700 tmpfs "$1" ||
+		fail "cannot mount a tmpfs (this test needs root)" || return 1
+	# shellcheck disable=SC2064
+	trap "kill_test_processes; umount '$1'" EXIT
+	export VTPM_STATE_DIR=$1/state VTPM_RUN_DIR=$1/run
+}

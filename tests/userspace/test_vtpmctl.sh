@@ -378,12 +378,7 @@ t_serve_full_disk() {
 	local u s=$WORKDIR/s out mnt=$WORKDIR/small r zero
 	zero=$(printf '0%.0s' $(seq 1 64))
 	rm -f "$WORKDIR/full" "$WORKDIR/space" "$WORKDIR/never"
-	mkdir -p "$mnt"
-	mount -t tmpfs -o size=512k,mode=0700 tmpfs "$mnt" ||
-		fail "cannot mount a tmpfs (this test needs root)" || return 1
-	# shellcheck disable=SC2064
-	trap "kill_test_processes; umount '$mnt'" EXIT
-	export VTPM_STATE_DIR=$mnt/state VTPM_RUN_DIR=$mnt/run
+	small_fs "$mnt" || return 1
 	u=$("$VTPMCTL" create) || return 1
 	# one guest session: the disk fills while it runs
 	serve_socket "$u" "$s" --domid 3 --devid 0 || return 1
@@ -432,12 +427,7 @@ t_serve_opens_once_space_returns() {
 	setup_key
 	local u s=$WORKDIR/s out mnt=$WORKDIR/small
 	rm -f "$WORKDIR/space"
-	mkdir -p "$mnt"
-	mount -t tmpfs -o size=512k,mode=0700 tmpfs "$mnt" ||
-		fail "cannot mount a tmpfs (this test needs root)" || return 1
-	# shellcheck disable=SC2064
-	trap "kill_test_processes; umount '$mnt'" EXIT
-	export VTPM_STATE_DIR=$mnt/state VTPM_RUN_DIR=$mnt/run
+	small_fs "$mnt" || return 1
 	u=$("$VTPMCTL" create) || return 1
 	dd if=/dev/zero of="$mnt/filler" bs=4k 2>/dev/null
 	# --fail-unknown: as when the kernel names the instance, serve stays
