@@ -634,6 +634,9 @@ int xen_tpmbk_cmd_response(struct xen_tpmbk_cmd *c, bool have_seq, u32 seq,
 				       XEN_TPMBK_WHY_MALFORMED);
 		return -EINVAL;
 	}
+	/* Whatever the caller says about the seq: nothing in hand, no answer. */
+	if (c->state != XEN_TPMBK_CMD_SENT)
+		return -EPIPE;
 	c->state = XEN_TPMBK_CMD_NONE;
 	c->cancelled = false;
 	fx->flags = XEN_TPMBK_FX_RESPOND | XEN_TPMBK_FX_DISARM;

@@ -342,6 +342,26 @@ static void cmd_response_malformed_fails_command(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c.state, XEN_TPMBK_CMD_NONE);
 }
 
+/*
+ * A well-formed response that names no seq is never written to the page
+ * of a guest that waits for nothing (found by tests/fuzz/fuzz_fsm: the
+ * driver never passes this combination, the state machine must not rely
+ * on that).
+ */
+static void cmd_response_without_seq_needs_command(struct kunit *test)
+{
+	struct xen_tpmbk_cmd c;
+	struct xen_tpmbk_fx fx;
+
+	attached_at(&c, 0);
+	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_response(&c, false, 0, true, &fx), -EPIPE);
+	KUNIT_EXPECT_EQ(test, fx.flags, 0U);
+	submit(&c, 0, XEN_TPMBK_CLASS_DEFAULT);
+	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_response(&c, false, 0, true, &fx), -EPIPE);
+	KUNIT_EXPECT_EQ(test, fx.flags, 0U);
+	KUNIT_EXPECT_EQ(test, c.state, XEN_TPMBK_CMD_QUEUED);
+}
+
 /* Too short to name a seq: malformed, never taken as a late answer. */
 static void cmd_response_headerless_malformed(struct kunit *test)
 {
@@ -702,6 +722,7 @@ static struct kunit_case xen_tpmback_cmd_cases[] = {
 	KUNIT_CASE(cmd_response_after_watchdog_is_stale),
 	KUNIT_CASE(cmd_response_malformed_fails_command),
 	KUNIT_CASE(cmd_response_headerless_malformed),
+	KUNIT_CASE(cmd_response_without_seq_needs_command),
 	KUNIT_CASE(cmd_watchdog_no_command),
 	KUNIT_CASE(cmd_watchdog_no_server),
 	KUNIT_CASE(cmd_watchdog_stalled_server_fails_fast),
