@@ -90,6 +90,17 @@ SOAK_ROUNDS ?= 2000
 soak: userspace
 	CRASH_ROUNDS=$(SOAK_ROUNDS) $(TOP)/tests/userspace/run.sh -v
 
+# libFuzzer targets over every parser that sees untrusted bytes (the
+# module's protocol.c, libvtpm's state files, guest commands into libtpms).
+# make check runs each for 20 s; fuzz-long for FUZZ_SECONDS (default 600)
+# each, keeping what it finds in build/fuzz/corpus/ for the next run.
+FUZZ_SECONDS ?= 600
+.PHONY: fuzz fuzz-long
+fuzz:
+	$(TOP)/tests/fuzz/run.sh
+fuzz-long:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(TOP)/tests/fuzz/run.sh
+
 # --- installing by hand ------------------------------------------------------
 # make install [DESTDIR=...] [PREFIX=/usr/local]: the userspace side, as the
 # Debian package vtpm-tools installs it (debian/rules uses these targets with

@@ -36,6 +36,8 @@ suite() { # NAME LOG CMD...
 
 suite userspace "$LOGDIR/userspace.log" "$TOP/tests/userspace/run.sh"
 suite bench     "$LOGDIR/bench.log"     "$TOP/tests/bench/run.sh" --quick
+# A short run of every fuzz target (20 s each; make fuzz-long for more).
+suite fuzz      "$LOGDIR/fuzz.log"      "$TOP/tests/fuzz/run.sh"
 suite kunit     "$LOGDIR/kunit.log"     "$TOP/scripts/kunit.sh"
 # The driver as an upstream patch series: applies, checkpatch, kernel-doc,
 # W=1 C=2 builds in the kernel tree (a minute once the cache is warm).
