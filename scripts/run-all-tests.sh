@@ -42,6 +42,9 @@ suite kunit     "$LOGDIR/kunit.log"     "$TOP/scripts/kunit.sh"
 # The driver as an upstream patch series: applies, checkpatch, kernel-doc,
 # W=1 C=2 builds in the kernel tree (a minute once the cache is warm).
 suite patches   "$LOGDIR/patches.log"   "$TOP/scripts/mkpatches.sh"
+# The guest frontend's series (frontend/patches/): applies to the same
+# tree, checkpatch, an out-of-tree build for the testbed kernel (seconds).
+suite frontend  "$LOGDIR/frontend.log"  "$TOP/scripts/mkpatches-tpmfront.sh"
 # The Debian packages (build, lintian, a DKMS build; seconds), the
 # testbed's sockets from a checkout at a long path (seconds), then the
 # testbed itself.
