@@ -264,6 +264,49 @@ t_serve_twice_refused() {
 	wait_exit $SERVE_PID
 }
 
+# The race of issue 9: a guest's server killed with -9 and "destroy" at
+# once, before the supervisor restarted it. The state lock is free then;
+# the supervisor's claim still says the vTPM is in use.
+t_destroy_refused_in_supervisor_restart_gap() {
+	setup_key
+	local u s=$WORKDIR/s sup child
+	u=$("$VTPMCTL" create) || return 1
+	serve_socket "$u" "$s" --supervise || return 1
+	sup=$SERVE_PID
+	bg_client "$WORKDIR/hold" "$s" getrandom:4 hold
+	wait_for_line "$WORKDIR/hold" getrandom || return 1
+	child=$(pgrep -P "$sup" | head -n1)
+	[ -n "$child" ] || fail "supervised server child" "a pid" "none" || return 1
+	kill -9 "$child"
+	run_rc 1 "$VTPMCTL" destroy "$u" &&
+		expect_err_line "vTPM $u is in use: server pid $sup claims it" || return 1
+	[ -f "$VTPM_STATE_DIR/$u/permanent.0" ] || fail "state kept after refused destroy" || return 1
+	# the server is gone for good: nothing claims it any more
+	kill -TERM "$sup"; wait_exit "$sup"
+	run_rc 0 "$VTPMCTL" destroy "$u" || return 1
+	[ ! -e "$VTPM_STATE_DIR/$u" ] || fail "state erased" "no $VTPM_STATE_DIR/$u" "still there"
+}
+
+# A claim whose process died (kill -9 of an unsupervised server) does not
+# block destroy; a backend device naming the uuid does, unless --force.
+t_destroy_backend_refused_unless_forced() {
+	setup_key
+	local u s=$WORKDIR/s be=$WORKDIR/sysfs
+	u=$("$VTPMCTL" create) || return 1
+	serve_socket "$u" "$s" || return 1
+	bg_client "$WORKDIR/hold" "$s" getrandom:4 hold
+	wait_for_line "$WORKDIR/hold" getrandom || return 1
+	kill -9 "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null
+	mkdir -p "$be/vtpm-7-0"
+	echo "$u" >"$be/vtpm-7-0/uuid"
+	VTPM_SYSFS_BACKENDS=$be run_rc 1 "$VTPMCTL" destroy "$u" &&
+		expect_err_line "in use: backend device $be/vtpm-7-0/uuid names it" || return 1
+	VTPM_SYSFS_BACKENDS=$be run_rc 0 "$VTPMCTL" destroy --force "$u" || return 1
+	printf '%s\n' "$ERR" | grep -q "destroying it as --force says" ||
+		fail "warning on --force" "destroying it as --force says" "$ERR" || return 1
+	[ ! -e "$VTPM_STATE_DIR/$u" ] || fail "state erased"
+}
+
 t_serve_cancel() {
 	setup_key
 	local u s=$WORKDIR/s out

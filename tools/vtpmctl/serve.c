@@ -855,6 +855,13 @@ int do_serve(int argc, char **argv)
 	snprintf(ctx, sizeof(ctx), "uuid=%s domid=%u devid=%u", s->uuid,
 		 s->t.domid, s->t.devid);
 	log_set_context(ctx);
+	/* destroy/import refuse while this claim's process lives: under
+	 * --supervise that is the supervisor, so the ~100 ms between a
+	 * killed server and its restart is covered too */
+	err = claim_write(s->uuid, so.supervise ? (int)getppid() : (int)getpid());
+	if (err)
+		log_msg(LOG_WARNING, "cannot write the claim file under %s/claims: %s",
+			run_root(), strerror(-err));
 	if (effective_key_file())
 		log_msg(LOG_WARNING, "key-file mode: the state key is the plain file %s, not sealed to the host's TPM (vtpmctl manager init)",
 			effective_key_file());
@@ -945,6 +952,7 @@ out_vtpm:
 	vtpm_free(s->vtpm);	/* saves: a restart resumes */
 out:
 	s->t.ops->close(&s->t);
+	claim_remove();
 	remove_pidfile();
 	return ret;
 }

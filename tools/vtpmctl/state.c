@@ -101,7 +101,7 @@ static int create_opt(int c, const char *arg)
 	return -1;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
+int mkdir_p(const char *path, mode_t mode)
 {
 	char buf[4096], *p;
 	struct stat sb;
@@ -232,12 +232,27 @@ int do_create(int argc, char **argv)
 
 /* ---- destroy ------------------------------------------------------------- */
 
+static bool destroy_force;
+
 static void destroy_usage(void)
 {
-	printf("Usage: %s destroy UUID\n\n"
+	printf("Usage: %s destroy [--force] UUID\n\n"
 	       "Erase a vTPM: its state files are overwritten, unlinked and its\n"
-	       "directory removed. Refused while the vTPM is being served.\n",
+	       "directory removed. Refused while anything on this host uses it:\n"
+	       "a server (the state lock, or a live server's claim, such as a\n"
+	       "supervisor between two restarts), a backend instance naming the\n"
+	       "uuid (xenstore, sysfs) or a domain configured with it.\n\n"
+	       "  --force   erase even so (never while a server holds the state lock)\n",
 	       bin_name);
+}
+
+static int destroy_opt(int c, const char *arg)
+{
+	(void)arg;
+	if (c != 'f')
+		return -1;
+	destroy_force = true;
+	return 0;
 }
 
 static int uuid_arg(const char *arg, char *dir, size_t size, char canon[37])
@@ -259,12 +274,16 @@ static int uuid_arg(const char *arg, char *dir, size_t size, char canon[37])
 
 int do_destroy(int argc, char **argv)
 {
+	static const struct option extra[] = {
+		{ "force",	no_argument,	NULL, 'f' },
+		{ 0 },
+	};
 	const char *pos[1] = { 0 };
-	char dir[4096], canon[37];
+	char dir[4096], canon[37], why[512];
 	struct vtpm_info info = { .sz = sizeof(info) };
 	int ret, err;
 
-	ret = parse_simple(argc, argv, pos, 1, destroy_usage, NULL, NULL, NULL);
+	ret = parse_simple(argc, argv, pos, 1, destroy_usage, extra, "f", destroy_opt);
 	if (ret >= 0)
 		return ret;
 	ret = uuid_arg(pos[0], dir, sizeof(dir), canon);
@@ -274,6 +293,19 @@ int do_destroy(int argc, char **argv)
 		p_err("vTPM %s is being served by pid %d; stop it first", canon, info.lock_pid);
 		return EXIT_FAIL;
 	}
+	if (access(dir, F_OK) < 0) {
+		p_err("no such vTPM %s", canon);
+		return EXIT_FAIL;
+	}
+	err = vtpm_in_use(canon, dir, why, sizeof(why));
+	if (err && !destroy_force) {
+		p_err("vTPM %s is in use: %s; not destroyed (--force erases it anyway)",
+		      canon, why);
+		return EXIT_FAIL;
+	}
+	if (err)
+		fprintf(stderr, "Warning: vTPM %s is in use (%s); destroying it as --force says\n",
+			canon, why);
 	err = vtpm_state_destroy(dir);
 	if (err == -ENOENT) {
 		p_err("no such vTPM %s", canon);

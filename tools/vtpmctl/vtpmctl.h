@@ -84,6 +84,21 @@ void uuid_format(const uint8_t u[16], char out[37]);
 int uuid_generate_v4(uint8_t out[16]);
 int state_dir_of(const char *uuid_str, char *buf, size_t size);
 
+/* xs.c: read-only xenstore client (negative errno; -ENOENT: no node or no xenstore) */
+int xs_read_str(const char *path, char *buf, size_t size);
+int xs_list(const char *path, char ***names, int *n);
+void xs_free_list(char **names);
+
+/* inuse.c: is a vTPM in use on this host (1, why says by whom), 0, -errno */
+int vtpm_in_use(const char *canon, const char *dir, char *why, size_t size);
+int claim_write(const char *canon, int pid);	/* serve: <run-dir>/claims/<uuid>.<pid> */
+void claim_remove(void);
+const char *run_root(void);			/* $VTPM_RUN_DIR or /run/vtpm */
+
+/* state.c */
+#include <sys/types.h>
+int mkdir_p(const char *path, mode_t mode);
+
 /* json.c */
 void json_string(FILE *f, const char *s);
 
