@@ -307,6 +307,94 @@ t_destroy_backend_refused_unless_forced() {
 	[ ! -e "$VTPM_STATE_DIR/$u" ] || fail "state erased"
 }
 
+# Shared storage: two hosts (VTPM_HOST_ID) serving one state directory.
+# The second is refused and told who holds the lease; when the first
+# stops serving, the lease passes (a migration's handover) and the waiting
+# server takes it.
+t_lease_second_host_refused_then_handed_over() {
+	setup_key
+	local u sa=$WORKDIR/sa sb=$WORKDIR/sb out pa pb
+	u=$("$VTPMCTL" create) || return 1
+	# host B listens first (no lease before a guest attaches)
+	VTPM_HOST_ID=host-b serve_socket "$u" "$sb" || return 1
+	pb=$SERVE_PID
+	VTPM_HOST_ID=host-a serve_socket "$u" "$sa" || return 1
+	pa=$SERVE_PID
+	bg_client "$WORKDIR/hold" "$sa" pcrextend:16:$D32 waitfile:$WORKDIR/a-done
+	wait_for_line "$WORKDIR/hold" "waiting for" || return 1
+	run_rc 0 "$VTPMCTL" lease show "$u" || return 1
+	printf '%s' "$OUT" | grep -q "lease held by host host-a pid $pa since " ||
+		fail "lease show" "held by host host-a pid $pa" "$OUT" || return 1
+	# a third server, on host B, started by hand for the uuid: refused at once
+	VTPM_HOST_ID=host-b run_rc 1 "$VTPMCTL" serve --socket "$WORKDIR/sc" --uuid "$u" &&
+		expect_err_line "vTPM $u is being served by another host: lease held by host host-a pid $pa since .*heartbeat" || return 1
+	# host B's guest connects: its server waits for the lease
+	bg_client "$WORKDIR/b" "$sb" pcrread:16
+	wait_for_line "$WORKDIR/serve.log" "serving lease held by host host-a pid $pa" || return 1
+	[ ! -s "$WORKDIR/b" ] || fail "host B served while host A holds the lease" "" "$(cat "$WORKDIR/b")" || return 1
+	# host A's guest goes away (EOF): A releases, B serves
+	touch "$WORKDIR/a-done"
+	wait_exit "$pa" || fail "host A server exit status" 0 $? || return 1
+	wait_for_line "$WORKDIR/b" "pcrread rc=0x0" || return 1
+	wait_exit "$pb" || fail "host B server exit status" 0 $?
+}
+
+# A dead host's lease: the other host is refused however old it is;
+# "lease break" refuses while the heartbeat is recent, --force breaks it.
+# Its own host takes it over at once (the holder pid is provably dead).
+t_lease_dead_host_needs_explicit_break() {
+	setup_key
+	local u s=$WORKDIR/s out
+	u=$("$VTPMCTL" create) || return 1
+	VTPM_HOST_ID=host-a serve_socket "$u" "$s" || return 1
+	bg_client "$WORKDIR/hold" "$s" getrandom:4 hold
+	wait_for_line "$WORKDIR/hold" getrandom || return 1
+	kill -9 "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null
+	[ -f "$VTPM_STATE_DIR/$u.lease" ] || fail "lease left by the killed server" "$u.lease" "$(ls -a "$VTPM_STATE_DIR")" || return 1
+	VTPM_HOST_ID=host-b run_rc 1 "$VTPMCTL" serve --socket "$s" --uuid "$u" &&
+		expect_err_line "lease held by host host-a" || return 1
+	VTPM_HOST_ID=host-b run_rc 1 "$VTPMCTL" lease break "$u" &&
+		expect_err_line "heartbeat is recent" || return 1
+	# an old heartbeat alone does not let host B in
+	touch -d '-1 hour' "$VTPM_STATE_DIR/$u.lease"
+	VTPM_HOST_ID=host-b run_rc 1 "$VTPMCTL" serve --socket "$s" --uuid "$u" &&
+		expect_err_line "lease held by host host-a" || return 1
+	# host A itself: its old server is dead, so it takes the lease over
+	VTPM_HOST_ID=host-a serve_socket "$u" "$s" || return 1
+	out=$(client "$s" getrandom:4) || return 1
+	wait_exit "$SERVE_PID" || return 1
+	[ ! -e "$VTPM_STATE_DIR/$u.lease" ] || fail "lease released at exit" || return 1
+	# the lease of a host that died mid-serve, broken by the admin
+	VTPM_HOST_ID=host-a serve_socket "$u" "$s" || return 1
+	bg_client "$WORKDIR/hold" "$s" getrandom:4 hold
+	wait_for_line "$WORKDIR/hold" getrandom || return 1
+	kill -9 "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null
+	VTPM_HOST_ID=host-b run_rc 0 "$VTPMCTL" lease break --force "$u" || return 1
+	VTPM_HOST_ID=host-b serve_socket "$u" "$s" || return 1
+	out=$(client "$s" getrandom:4)
+	[[ $out == "getrandom rc=0x0"* ]] || fail "host B serves after the break" "getrandom rc=0x0" "$out" || return 1
+	wait_exit "$SERVE_PID"
+}
+
+# A server whose lease was broken (its host was wrongly taken for dead)
+# notices at its next heartbeat and stops serving: TPM failures, nothing
+# saved.
+t_lease_lost_stops_serving() {
+	setup_key
+	local u s=$WORKDIR/s out
+	u=$("$VTPMCTL" create) || return 1
+	VTPM_LEASE_BEAT_S=1 VTPM_HOST_ID=host-a serve_socket "$u" "$s" || return 1
+	bg_client "$WORKDIR/c" "$s" getrandom:4 waitfile:$WORKDIR/go getrandom:4
+	wait_for_line "$WORKDIR/c" "waiting for" || return 1
+	VTPM_HOST_ID=host-b run_rc 0 "$VTPMCTL" lease break --force "$u" || return 1
+	wait_for_line "$WORKDIR/serve.log" "serving lease lost" || return 1
+	touch "$WORKDIR/go"
+	wait "$BG_PID"
+	out=$(tail -n1 "$WORKDIR/c")
+	[[ $out == "getrandom rc=0x101"* ]] || fail "command after the lease was lost" "getrandom rc=0x101 (TPM failure)" "$out" || return 1
+	wait_exit "$SERVE_PID"
+}
+
 t_serve_cancel() {
 	setup_key
 	local u s=$WORKDIR/s out

@@ -252,6 +252,17 @@ int vtpm_in_use(const char *canon, const char *dir, char *why, size_t size)
 	}
 	if ((r = check_claims(canon, why, size)))
 		return r;
+	{
+		struct lease me, holder;
+		char d[256];
+
+		lease_self(&me, getpid());
+		if (lease_held_elsewhere(canon, &me, &holder)) {
+			lease_describe(&holder, d, sizeof(d));
+			snprintf(why, size, "its serving lease is held by %s", d);
+			return 1;
+		}
+	}
 	r = check_xenstore(canon, why, size);
 	if (r < 0) {
 		snprintf(why, size, "cannot read xenstore to check the backends: %s",

@@ -61,6 +61,10 @@ struct server {
 	int busy;
 	uint64_t commands, failed, stale;
 	double busy_since;
+	struct lease me;		/* our serving lease (shared storage) */
+	bool leased, lease_lost;
+	bool lease_pending;		/* this host's old lease, to rewrite */
+	double next_beat;
 };
 
 static struct {
@@ -508,6 +512,30 @@ static bool transient(int err)
 	return false;
 }
 
+/*
+ * Take the serving lease. A lease this host left (its server was killed)
+ * that cannot be rewritten because the disk is full still names this
+ * host, so no other host takes the vTPM: serve under it and rewrite it at
+ * the next heartbeat.
+ */
+static int take_lease(struct server *s, struct lease *holder)
+{
+	int err = lease_acquire(s->uuid, &s->me, holder);
+
+	if (!err) {
+		s->leased = true;
+		s->lease_pending = false;
+	} else if (err != -EBUSY && transient(err) &&
+		   lease_read(s->uuid, holder) == 0 && !strcmp(holder->host, s->me.host)) {
+		log_msg(LOG_WARNING, "cannot rewrite this host's serving lease (%s); serving under it, retried",
+			strerror(-err));
+		s->lease_pending = true;
+		err = 0;
+	}
+	s->next_beat = now_s() + lease_beat_s();
+	return err;
+}
+
 static struct vtpm *open_vtpm(struct server *s)
 {
 	VTPM_OPTS(o, .state_dir = s->dir, .key_file = effective_key_file(),
@@ -529,6 +557,26 @@ static void retry_open(struct server *s)
 	if (!s->reopen || now_s() < s->next_open)
 		return;
 	s->next_open = now_s() + 1.0;
+	if (!s->leased && !s->lease_pending) {
+		struct lease holder;
+		char d[256];
+
+		err = take_lease(s, &holder);
+		if (err == -EBUSY) {
+			lease_describe(&holder, d, sizeof(d));
+			log_msg(LOG_ERR, "vTPM %s is served elsewhere: lease held by %s; giving up",
+				s->uuid, d);
+			s->reopen = false;
+			s->lease_lost = true;
+			return;
+		}
+		if (err) {
+			s->reopen = transient(err);
+			log_msg(LOG_WARNING, "serving lease still cannot be taken: %s%s",
+				strerror(-err), s->reopen ? "" : "; giving up");
+			return;
+		}
+	}
 	s->vtpm = open_vtpm(s);
 	if (!s->vtpm) {
 		err = -errno;
@@ -613,9 +661,9 @@ static int handle_message(struct server *s, const uint8_t *buf, size_t n)
 			return 0;
 		}
 		s->commands++;
-		if (!s->vtpm)
+		if (!s->vtpm && !s->lease_lost)
 			retry_open(s);
-		if (!s->vtpm) {
+		if (!s->vtpm || s->lease_lost) {
 			failure_now(s, m->seq, buf + HDR_LEN, m->len);
 			return 0;
 		}
@@ -655,6 +703,43 @@ static int handle_message(struct server *s, const uint8_t *buf, size_t n)
 	}
 }
 
+/*
+ * Touch our lease every lease_beat_s(), and check it is still ours: an admin
+ * who broke it ("lease break", believing this host dead) may have let
+ * another host serve the vTPM; from then on this server must not run or
+ * save a single command more. The guest gets TPM failures.
+ */
+static void lease_heartbeat(struct server *s)
+{
+	struct lease now;
+	char d[256];
+	int err;
+
+	if (s->lease_pending && now_s() >= s->next_beat) {
+		struct lease h;
+
+		take_lease(s, &h);
+		if (s->leased)
+			log_msg(LOG_INFO, "serving lease rewritten");
+		return;
+	}
+	if (!s->leased || s->lease_lost || now_s() < s->next_beat)
+		return;
+	s->next_beat = now_s() + lease_beat_s();
+	err = lease_check(s->uuid, &s->me, &now);
+	if (err == -ESTALE || err == -ENOENT) {
+		if (err == -ESTALE)
+			lease_describe(&now, d, sizeof(d));
+		else
+			snprintf(d, sizeof(d), "nobody (the lease file was removed)");
+		log_msg(LOG_ERR, "serving lease lost: now held by %s; this server stops serving vTPM %s (every command fails)",
+			d, s->uuid);
+		s->lease_lost = true;
+	} else if (err) {
+		log_msg(LOG_WARNING, "cannot renew the serving lease: %s", strerror(-err));
+	}
+}
+
 static int serve_loop(struct server *s, int sigfd)
 {
 	uint8_t buf[HDR_LEN + XEN_TPMBACK_MAX_PACKET + 64];
@@ -669,7 +754,8 @@ static int serve_loop(struct server *s, int sigfd)
 
 		if ((eof || stop) && !s->busy)
 			break;
-		if (poll(p, 3, -1) < 0) {
+		lease_heartbeat(s);
+		if (poll(p, 3, s->leased || s->lease_pending ? lease_beat_s() * 1000 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_msg(LOG_ERR, "poll: %m");
@@ -781,6 +867,22 @@ int do_serve(int argc, char **argv)
 			p_err("cannot read vTPM %s: %s", s->uuid, vtpm_strerror(err));
 			return EXIT_FAIL;
 		}
+		{
+			struct lease me, holder;
+			char d[256];
+
+			lease_self(&me, getpid());
+			if (lease_held_elsewhere(s->uuid, &me, &holder)) {
+				lease_describe(&holder, d, sizeof(d));
+				if (!strcmp(holder.host, me.host))
+					p_err("vTPM %s is already being served by pid %d (lease: %s)",
+					      s->uuid, holder.pid, d);
+				else
+					p_err("vTPM %s is being served by another host: lease held by %s",
+					      s->uuid, d);
+				return EXIT_FAIL;
+			}
+		}
 		if (info.locked) {
 			p_err("vTPM %s is already being served by pid %d", s->uuid,
 			      info.lock_pid);
@@ -875,11 +977,45 @@ int do_serve(int argc, char **argv)
 		double give_up = now_s() + so.wait_s;
 		bool said = false;
 
+		lease_self(&s->me, so.supervise ? (int)getppid() : (int)getpid());
 		for (;;) {
+			struct lease holder;
+			char d[256];
+
 			errno = 0;
 			if (vtpm_state_info(s->dir, &info) == -ENOENT) {
 				errno = ENOENT;
 				break;
+			}
+			if (!s->leased && !s->lease_pending) {
+				err = take_lease(s, &holder);
+				if (err == -EBUSY && now_s() < give_up) {
+					/* migration: the source still serves it */
+					if (!said) {
+						lease_describe(&holder, d, sizeof(d));
+						log_msg(LOG_INFO, "serving lease held by %s; waiting up to %u s",
+							d, so.wait_s);
+					}
+					said = true;
+					usleep(200 * 1000);
+					continue;
+				}
+				if (err == -EBUSY) {
+					lease_describe(&holder, d, sizeof(d));
+					log_msg(LOG_ERR, "vTPM %s is served elsewhere: lease held by %s; refusing (\"%s lease break %s\" once that host is known dead)",
+						s->uuid, d, bin_name, s->uuid);
+					errno = EBUSY;
+					s->lease_lost = true;	/* never serve */
+					break;
+				}
+				if (err) {
+					log_msg(LOG_ERR, "cannot take the serving lease %s/%s.lease: %s",
+						state_root, s->uuid, strerror(-err));
+					errno = -err;
+					/* a full disk passes: retried with the open */
+					s->lease_lost = !transient(err);
+					break;
+				}
 			}
 			s->vtpm = open_vtpm(s);
 			/*
@@ -894,6 +1030,10 @@ int do_serve(int argc, char **argv)
 			said = true;
 			usleep(200 * 1000);
 		}
+	}
+	if (!s->vtpm && s->lease_lost) {
+		ret = EXIT_FAIL;
+		goto out;
 	}
 	if (!s->vtpm) {
 		err = -errno;
@@ -952,6 +1092,8 @@ out_vtpm:
 	vtpm_free(s->vtpm);	/* saves: a restart resumes */
 out:
 	s->t.ops->close(&s->t);
+	if (s->leased && !s->lease_lost)
+		lease_release(s->uuid, &s->me);
 	claim_remove();
 	remove_pidfile();
 	return ret;

@@ -319,6 +319,7 @@ int do_destroy(int argc, char **argv)
 		p_err("cannot destroy vTPM %s: %s", canon, vtpm_strerror(err));
 		return EXIT_FAIL;
 	}
+	lease_break(canon);	/* a lease left by a server of this host */
 	if (json_output)
 		printf("{\"uuid\": \"%s\", \"destroyed\": true}\n", canon);
 	return EXIT_OK;

@@ -99,6 +99,26 @@ const char *run_root(void);			/* $VTPM_RUN_DIR or /run/vtpm */
 #include <sys/types.h>
 int mkdir_p(const char *path, mode_t mode);
 
+/* lease.c: which host serves a vTPM on shared storage */
+int lease_beat_s(void);	/* heartbeat period: 10 s, $VTPM_LEASE_BEAT_S */
+struct lease {
+	char host[128], boot[64];
+	int pid;
+	long long since, beat;	/* epoch seconds; beat: the file's mtime */
+};
+void lease_self(struct lease *me, int pid);
+int lease_read(const char *canon, struct lease *l);
+/* 0 held; -EBUSY held by *holder; negative errno */
+int lease_acquire(const char *canon, const struct lease *me, struct lease *holder);
+/* heartbeat: 0, -ESTALE if no longer ours (*now says whose), -errno */
+int lease_check(const char *canon, const struct lease *me, struct lease *now);
+void lease_release(const char *canon, const struct lease *me);
+/* 1 if a live holder other than me has it (*holder) */
+int lease_held_elsewhere(const char *canon, const struct lease *me, struct lease *holder);
+int lease_break(const char *canon);
+void lease_describe(const struct lease *l, char *buf, size_t size);
+int do_lease(int argc, char **argv);
+
 /* json.c */
 void json_string(FILE *f, const char *s);
 
