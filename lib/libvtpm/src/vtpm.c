@@ -43,6 +43,7 @@ struct vtpm {
 	int running;			/* TPMLIB_MainInit() succeeded */
 	int cb_err;			/* first error of a callback */
 	int restore;			/* libtpms is ahead of the committed state */
+	int started;			/* vtpm_new() sent Startup(CLEAR) */
 	uint64_t generation;		/* highest generation stored or seen */
 	/* the committed state */
 	uint8_t *perm;			/* permanent state, plaintext */
@@ -1039,6 +1040,7 @@ struct vtpm *vtpm_new(const struct vtpm_opts *opts)
 			pr_warn("%s: Startup(CLEAR) failed: 0x%x\n", v->uuid, rc);
 			err = -EPROTO;
 		}
+		v->started = !err;
 	}
 	if (!err && v->pending)
 		err = commit_permanent(v, v->pending, v->pending_len);
@@ -1058,6 +1060,11 @@ err_release:
 	vtpm_release(v);
 	errno = -err;
 	return NULL;
+}
+
+int vtpm_fresh_start(const struct vtpm *v)
+{
+	return v && v->started;
 }
 
 int vtpm_save(struct vtpm *v)

@@ -173,6 +173,15 @@ LIBVTPM_API int vtpm_create(const struct vtpm_opts *opts);
 LIBVTPM_API struct vtpm *vtpm_new(const struct vtpm_opts *opts);
 
 /**
+ * @brief Did vtpm_new() power this vTPM on with its own Startup(CLEAR)
+ * (a TPM reset: PCRs zero), rather than resume volatile state or leave
+ * Startup to the caller (VTPM_F_NO_STARTUP)? The moment for a platform's
+ * measurements (vtpmctl serve: measured boot into PCR 4/5).
+ * @return 1 or 0
+ */
+LIBVTPM_API int vtpm_fresh_start(const struct vtpm *vtpm);
+
+/**
  * @brief Save the volatile state (so a restart under the same resume tag
  * resumes) and close the vTPM. NULL is ignored.
  */
