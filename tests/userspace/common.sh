@@ -11,6 +11,7 @@ WORKDIR=$(mktemp -d /tmp/vtpmctl-test.XXXXXX)
 export VTPM_STATE_DIR=$WORKDIR/state
 export VTPM_KEY_FILE=$WORKDIR/state.key
 export VTPM_RUN_DIR=$WORKDIR/vrun
+export VTPM_CA_DIR=$WORKDIR/ca
 PIDS=()
 
 # kill what the current test started (each test runs in a subshell

@@ -492,6 +492,9 @@ t_rotate() {
 	new_code=$(printf '%s\n' "$OUT" | grep -Eo '[0-9a-f]{4}(-[0-9a-f]{4}){7}')
 	[ -n "$new_code" ] && [ "$new_code" != "$old_code" ] || fail "new recovery code" "a new code" "$OUT" || return 1
 	"$VTPMCTL" -j manager status | grep -q '"key_matches": true' || fail "status after rotate" || return 1
+	# the EK certificates' CA key follows the host key (issue 10)
+	run_rc 0 "$VTPMCTL" ca show --check || return 1
+	[ ! -e "$VTPM_CA_DIR/ca.key.next" ] || fail "ca.key.next left after rotate" || return 1
 	serve_socket "$u" "$s" || return 1
 	expect_eq "NV after rotate" "nvread rc=0x0 0badf00d" "$(client "$s" nvread:1500026:4)" || return 1
 	wait_exit $SERVE_PID
@@ -521,7 +524,7 @@ ALL=$(declare -F | awk '$3 ~ /^t_/ { print substr($3, 3) }')
 [ $# -gt 0 ] && ALL="$*"
 command -v swtpm >/dev/null || { echo "FAIL - manager: swtpm missing (apt-get install swtpm)"; exit 1; }
 for t in $ALL; do
-	rm -rf "$VTPM_STATE_DIR" "$VTPM_RUN_DIR" "$WORKDIR/etc" "$WORKDIR/serve.log" "$WORKDIR/s" \
+	rm -rf "$VTPM_STATE_DIR" "$VTPM_RUN_DIR" "$VTPM_CA_DIR" "$WORKDIR/etc" "$WORKDIR/serve.log" "$WORKDIR/s" \
 		"$WORKDIR/tpm" "$WORKDIR/other" "$WORKDIR/copy" "$WORKDIR/copy2" "$WORKDIR/old" \
 		"$WORKDIR/state.key" "$WORKDIR/oldkey" "$WORKDIR/hold"
 	drop_anchor_keys

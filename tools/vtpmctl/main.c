@@ -144,6 +144,8 @@ static const struct cmd cmds[] = {
 	{ "serve",	do_serve,	"serve one vTPM to its guest (xen-tpmback or a test socket)" },
 	{ "keygen",	do_keygen,	"key-file mode: create the 32-byte state key file" },
 	{ "lease",	do_lease,	"the serving lease on shared storage: show, break" },
+	{ "ca",		do_ca,		"the host's CA for EK certificates: init, show" },
+	{ "eventlog",	do_eventlog,	"print a vTPM's measured-boot event log (TCG, binary)" },
 	{ "manager",	do_manager,	"the host key sealed to the host's TPM: init, unlock, lock, status" },
 	{ "help",	do_help,	"this text" },
 	{ "version",	do_version,	"print the version" },

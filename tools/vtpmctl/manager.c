@@ -55,6 +55,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
+#include "ek.h"
 #include "hosttpm.h"
 #include "libvtpm/libvtpm.h"
 #include "vtpmctl.h"
@@ -1551,6 +1552,11 @@ static int do_rotate(int argc, char **argv)
 	/* 1: every vTPM opens with either key */
 	if (rekey_all(names, n, host_key_desc(), next_key_desc()))
 		goto out_next;
+	/* and the CA key of the EK certificates (ca.c) */
+	if (ca_rekey_prepare(key, nkey, why, sizeof(why))) {
+		p_err("the CA key: %s", why);
+		goto out_next;
+	}
 	/* 2: the new key sealed, beside the old */
 	g.nv_index = f.nv_index;
 	err = host_tpm_seal(t, nkey, opt_pcrs ? (uint32_t)parse_pcrs(opt_pcrs) : f.s.pcr_mask,
@@ -1590,6 +1596,9 @@ static int do_rotate(int argc, char **argv)
 		p_err("cannot put the new key into the kernel keyring: %s", strerror(-err));
 		goto out_next;
 	}
+	if (ca_rekey_commit())
+		fprintf(stderr, "warning: %s/ca.key.next not renamed to ca.key: %s\n", ca_dir(),
+			strerror(errno));
 	/* 5: the old key's slots overwritten */
 	if (rekey_all(names, n, host_key_desc(), host_key_desc()))
 		fprintf(stderr, "warning: some vTPMs keep a slot sealed with the old key until their next state change; run \"%s manager rotate\" again\n",

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "libvtpm/libvtpm.h"
+#include "measure.h"
 #include "transport.h"
 #include "vtpmctl.h"
 
@@ -99,6 +100,7 @@ static void serve_usage(void)
 	       "  --fail-unknown        with --uuid: a vTPM that does not exist is served\n"
 	       "                        as the kernel path does (TPM failures), not refused\n"
 	       "  --syslog              log to syslog instead of stderr\n"
+	       MEASURE_USAGE
 	       "  -s, --state-dir DIR   state root (default %s)\n"
 	       "  -k, --key-file FILE   state key\n"
 	       "      --run-dir DIR     volatile state of running guests (default /run/vtpm)\n",
@@ -142,6 +144,7 @@ static int parse_serve(int argc, char **argv)
 		{ "instance",	required_argument,	NULL, 'I' },
 		{ "supervise",	no_argument,		NULL, 'R' },
 		{ "fail-unknown", no_argument,		NULL, 'F' },
+		MEASURE_LONGOPTS,
 		{ 0 },
 	};
 	long v;
@@ -155,7 +158,7 @@ static int parse_serve(int argc, char **argv)
 			serve_usage();
 			return EXIT_OK;
 		}
-		if (common_opt(c, optarg))
+		if (common_opt(c, optarg) || measure_opt(c, optarg))
 			continue;
 		switch (c) {
 		case 'D':
@@ -541,8 +544,17 @@ static struct vtpm *open_vtpm(struct server *s)
 	VTPM_OPTS(o, .state_dir = s->dir, .key_file = effective_key_file(),
 		  .key_desc = effective_key_desc(), .resume_tag = s->tag,
 		  .flags = VTPM_F_ROLLBACK_ANCHOR);
+	struct vtpm *v = vtpm_new(&o);
 
-	return vtpm_new(&o);
+	/* measured boot: PCR 4/5 before the guest's first command (measure.c).
+	 * A path that brings back a vTPM saved elsewhere (restore, migration)
+	 * must not call it: it would take the resumed TPM for a server
+	 * restarted mid-measurement and cap PCR 4/5. */
+	if (v)
+		measure_boot(v, &(struct measure_ctx){ .uuid = s->uuid, .dir = s->dir,
+			     .tag = s->tag, .domid = s->t.domid, .devid = s->t.devid,
+			     .xen = !so.socket });
+	return v;
 }
 
 /*

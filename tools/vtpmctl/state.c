@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ek.h"
 #include "libvtpm/libvtpm.h"
 #include "vtpmctl.h"
 
@@ -71,15 +72,19 @@ static int parse_simple(int argc, char **argv, const char **pos, int nargs,
 static const char *create_uuid;
 static enum vtpm_tpm_version create_version = VTPM_TPM_2_0;
 static bool create_plaintext;
+static bool create_no_ek;
 
 static void create_usage(void)
 {
-	printf("Usage: %s create [--uuid UUID] [--tpm2 | --tpm1.2] [--plaintext]\n\n"
+	printf("Usage: %s create [--uuid UUID] [--tpm2 | --tpm1.2] [--plaintext] [--no-ek-cert]\n\n"
 	       "Manufacture a new vTPM under the state root and print its uuid.\n"
 	       "A uuid that already exists is refused. The state is encrypted\n"
 	       "with the key file (%s, --key-file); --plaintext stores it\n"
-	       "unencrypted on purpose, allowed only when no key is configured.\n",
-	       bin_name, DEFAULT_KEY_FILE);
+	       "unencrypted on purpose, allowed only when no key is configured.\n"
+	       "A TPM 2.0 vTPM gets RSA and ECC EK certificates and a platform\n"
+	       "certificate in the TCG NV indices, issued by the host's CA (made\n"
+	       "on first use, \"%s ca\"); not with --plaintext or --no-ek-cert.\n",
+	       bin_name, DEFAULT_KEY_FILE, bin_name);
 }
 
 static int create_opt(int c, const char *arg)
@@ -96,6 +101,9 @@ static int create_opt(int c, const char *arg)
 		return 0;
 	case 'P':
 		create_plaintext = true;
+		return 0;
+	case 'E':
+		create_no_ek = true;
 		return 0;
 	}
 	return -1;
@@ -143,6 +151,30 @@ static void remove_new_dir(const char *dir)
 	rmdir(dir);
 }
 
+/* EK certificates for the new vTPM; -ECANCELED (after saying why) on failure */
+static int create_ek_certs(const struct vtpm_opts *o, const char *canon)
+{
+	char why[512] = "";
+	struct ca *ca;
+	int err;
+
+	err = ca_open(true, &ca, why, sizeof(why));
+	if (err) {
+		p_err("vTPM %s not created: no CA for its EK certificates: %s", canon, why);
+		return -ECANCELED;
+	}
+	if (ca->created && !json_output)
+		fprintf(stderr, "Note: made the host's CA in %s (\"%s ca show\" prints its certificate)\n",
+			ca_dir(), bin_name);
+	err = ek_provision(o, ca, why, sizeof(why));
+	ca_close(ca);
+	if (err) {
+		p_err("vTPM %s not created: %s", canon, why);
+		return -ECANCELED;
+	}
+	return 0;
+}
+
 int do_create(int argc, char **argv)
 {
 	static const struct option extra[] = {
@@ -150,12 +182,13 @@ int do_create(int argc, char **argv)
 		{ "tpm2",	no_argument,		NULL, '2' },
 		{ "tpm1.2",	no_argument,		NULL, '1' },
 		{ "plaintext",	no_argument,		NULL, 'P' },
+		{ "no-ek-cert",	no_argument,		NULL, 'E' },
 		{ 0 },
 	};
 	const char *pos[1] = { 0 }, *key = effective_key_file(), *desc;
 	char dir[4096], canon[37];
 	uint8_t u[16];
-	bool existed;
+	bool existed, ek = false;
 	int ret, err;
 
 	ret = parse_simple(argc, argv, pos, 0, create_usage, extra, "u:", create_opt);
@@ -206,6 +239,14 @@ int do_create(int argc, char **argv)
 				   (create_plaintext ? VTPM_F_PLAINTEXT : 0));
 
 		err = vtpm_create(&o);
+		ek = !err && create_version == VTPM_TPM_2_0 && !create_no_ek && !create_plaintext;
+		if (ek)
+			err = create_ek_certs(&o, canon);
+	}
+	if (err == -ECANCELED) {
+		/* create_ek_certs() said why; the vTPM is not kept half-made */
+		vtpm_state_destroy(dir);
+		return EXIT_FAIL;
 	}
 	if (err == -EEXIST) {
 		p_err("vTPM %s already exists", canon);
@@ -219,9 +260,9 @@ int do_create(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (json_output) {
-		printf("{\"uuid\": \"%s\", \"tpm\": \"%s\", \"encrypted\": %s, \"state_dir\": ",
+		printf("{\"uuid\": \"%s\", \"tpm\": \"%s\", \"encrypted\": %s, \"ek_certificates\": %s, \"state_dir\": ",
 		       canon, create_version == VTPM_TPM_1_2 ? "1.2" : "2.0",
-		       key || desc ? "true" : "false");
+		       key || desc ? "true" : "false", ek ? "true" : "false");
 		json_string(stdout, dir);
 		printf("}\n");
 	} else {

@@ -130,5 +130,7 @@ int do_show(int argc, char **argv);
 int do_serve(int argc, char **argv);
 int do_keygen(int argc, char **argv);
 int do_manager(int argc, char **argv);
+int do_ca(int argc, char **argv);		/* ca.c */
+int do_eventlog(int argc, char **argv);		/* measure.c */
 
 #endif /* VTPMCTL_H */
