@@ -3,7 +3,9 @@
 #
 # Userspace tests: libvtpm (C, real libtpms), vtpmctl (shell, real
 # processes over the socket transport) and vtpmctl manager (the host key
-# sealed to a swtpm started by the test). Entry point of `make check-unit`.
+# sealed to a swtpm started by the test) and attestation (EK certificates,
+# measured boot, the verifier walk-through: test_attest.sh). Entry point
+# of `make check-unit`.
 # The last line is "N passed, N failed"; exit status non-zero on failure.
 #
 #   tests/userspace/run.sh [-v]        everything
@@ -48,6 +50,7 @@ fi
 count < <("$HERE/test_libvtpm" $V 2>&1 | grep -v '^[0-9]* passed, [0-9]* failed$')
 count < <("$HERE/test_vtpmctl.sh" 2>&1)
 count < <("$HERE/test_manager.sh" 2>&1)
+count < <("$HERE/test_attest.sh" 2>&1)
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
