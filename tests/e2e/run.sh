@@ -32,7 +32,7 @@ case "$1" in
 # stall with the backend scenarios: like them it runs without vtpm-tools
 # (whose rule would start vtpmctl), which vtpm and later ones install;
 # packages last: it purges them.
-all) scenarios=(plumbing backend rehandshake stall vtpm saverestore tpm12 statefull packages) ;;
+all) scenarios=(plumbing backend rehandshake stall vtpm saverestore tpm12 statefull attest packages) ;;
 demo) scenarios=(demo) ;;
 bench) scenarios=(bench) ;;
 *) scenarios=("$@") ;;
@@ -114,6 +114,7 @@ inj="$RUN/inject"
 rm -rf "$inj"; mkdir -p "$inj"/{lib,scenarios,artefacts,debs,out}
 install -m 0755 "$E2E_DIR/dom0/dom0-init" "$inj/dom0-init"
 cp "$E2E_DIR/dom0/dom0-lib.sh" "$inj/lib/"
+cp "$TOP"/tests/attest/attest-*.sh "$inj/lib/"	# the attest scenario's verifier
 cp "$E2E_DIR"/scenarios/*.sh "$inj/scenarios/"
 printf '%s\n' "${scenarios[@]}" >"$inj/scenarios.list"
 "$E2E_DIR/lib/build-guest.sh" "$ROOTFS_DIR" "$inj/guest.cpio.gz"

@@ -14,7 +14,8 @@ for a in $("$t/bin/busybox" --list); do
 done
 
 bins="/usr/bin/tpm2 /usr/bin/xenstore-read /usr/bin/xenstore-write /usr/bin/xenstore-ls
-/usr/bin/xenstore-exists /usr/sbin/tcsd /usr/sbin/tpm_version /usr/sbin/tpm_nvdefine"
+/usr/bin/xenstore-exists /usr/sbin/tcsd /usr/sbin/tpm_version /usr/sbin/tpm_nvdefine
+/usr/bin/openssl"
 libs="/usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0"
 copy_closure() { # copies files + their shared libraries out of $root
 	local f
@@ -44,4 +45,5 @@ gcc -static -O2 -Wall -Wextra -o "$t/bin/tpm-rawbench" "$E2E_DIR/tools/tpm-rawbe
 	die "building tpm-rawbench failed"
 install -m 0755 "$E2E_DIR/guest/init" "$t/init"
 cp "$E2E_DIR"/guest/*.sh "$t/guest/"
+mkdir -p "$t/guest/attest" && cp "$TOP/tests/attest/attest-guest.sh" "$t/guest/attest/"
 (cd "$t" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
