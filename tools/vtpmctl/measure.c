@@ -14,7 +14,8 @@
  *   PCR 5  <- H(initrd file)        (H of nothing if there is none)
  *
  * extended in every allocated PCR bank (TPM 2.0; SHA-1 for TPM 1.2).
- * What was booted comes from dom0's xenstore, where libxl records it:
+ * What was booted comes from dom0's xenstore (read with xs.c), where libxl
+ * records it:
  * /local/domain/<domid>/vm -> <vm>/image/{kernel,ramdisk,cmdline}; the
  * files are read from dom0's filesystem (serve --kernel/--ramdisk/
  * --cmdline name them directly, for tests and other toolstacks).
@@ -92,7 +93,7 @@ static const char *run_dir(void)
 	return e && *e ? e : "/run/vtpm";
 }
 
-/* ---- xenstore, through the xenstore-utils commands -------------------------- */
+/* ---- xenstore: read with xs.c, write through xenstore-utils ------------------ */
 
 /* Run argv, its stdout into out (NUL-terminated, trailing newline cut). */
 static int run_capture(char *const argv[], const char *input, char *out, size_t size)
@@ -141,13 +142,6 @@ static int run_capture(char *const argv[], const char *input, char *out, size_t 
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ENOENT;
-}
-
-static int xs_read(const char *path, char *out, size_t size)
-{
-	char *argv[] = { (char *)"xenstore-read", (char *)path, NULL };
-
-	return run_capture(argv, NULL, out, size);
 }
 
 static int xs_write(const char *path, const char *value)
@@ -357,21 +351,21 @@ static int boot_info(const struct measure_ctx *m, char *kernel, char *ramdisk,
 	if (!m->xen || m->domid < 0)
 		return 0;
 	snprintf(path, sizeof(path), "/local/domain/%d/vm", m->domid);
-	if (xs_read(path, vm, sizeof(vm)) || !vm[0]) {
+	if (xs_read_str(path, vm, sizeof(vm)) || !vm[0]) {
 		log_msg(LOG_WARNING, "measured boot: no %s in xenstore: PCR 4/5 not measured", path);
 		return 0;
 	}
 	snprintf(path, sizeof(path), "%s/image/kernel", vm);
-	if (xs_read(path, kernel, size) || !kernel[0]) {
+	if (xs_read_str(path, kernel, size) || !kernel[0]) {
 		log_msg(LOG_INFO, "measured boot: no %s (not a PV guest with direct kernel boot): PCR 4/5 not measured",
 			path);
 		return 0;
 	}
 	snprintf(path, sizeof(path), "%s/image/ramdisk", vm);
-	if (xs_read(path, ramdisk, size))
+	if (xs_read_str(path, ramdisk, size))
 		ramdisk[0] = 0;
 	snprintf(path, sizeof(path), "%s/image/cmdline", vm);
-	if (xs_read(path, cmdline, size))
+	if (xs_read_str(path, cmdline, size))
 		cmdline[0] = 0;
 	return 1;
 }
