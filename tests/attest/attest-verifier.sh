@@ -14,6 +14,9 @@
 #                                        the AK answered the challenge, signed
 #                                        the quote, and PCR 4/5 are what the
 #                                        kernel, initrd and command line give
+#   attest-verifier.sh host CA.pem DIR   the host's TPM quoted its PCRs for this
+#                                        CA (attest-host.sh: qualifying data
+#                                        = SHA-256 of the CA certificate)
 set -eu
 [ $# -ge 2 ] || { sed -n 's/^#   //p' "$0" >&2; exit 2; }
 die() { echo "attest-verifier: FAILED: $*" >&2; exit 1; }
@@ -85,6 +88,15 @@ sys.exit(0 if ok else 1)
 PY
 		die "PCR 4/5 are not those of $kernel, $initrd, \"$cmdline\""
 	echo "attest-verifier: quote verified: certified EK, AK, PCR 4/5 of $kernel"
+	;;
+host)
+	ca=$2
+	cd "$3"
+	qual=$(openssl x509 -in "$ca" -outform der | openssl dgst -sha256 -r | cut -c1-64)
+	tpm2_checkquote -u host-ak.pub -m host-quote.msg -s host-quote.sig \
+		-f host-quote.pcrs -g sha256 -q "$qual" >host-checkquote.yaml ||
+		die "the host's quote is not for this CA (or not the host AK's)"
+	echo "attest-verifier: the host TPM vouched for $ca; its PCRs are in host-checkquote.yaml"
 	;;
 *)
 	echo "attest-verifier.sh: unknown step $cmd" >&2

@@ -225,6 +225,28 @@ t_tpm12_unaffected() {
 	[ "$(stat -c %s "$WORKDIR/ev12")" -gt 96 ] || fail "1.2 event log" ">96 bytes" "$(stat -c %s "$WORKDIR/ev12")"
 }
 
+# the first step of binding to the host's TPM: a swtpm plays dom0's TPM
+t_host_tpm_vouches_for_ca() {
+	setup_key
+	local d=$WORKDIR/hosttpm h=$WORKDIR/h
+	"$VTPMCTL" ca init >"$WORKDIR/ca.pem" || return 1
+	mkdir -p "$d" "$h"
+	swtpm socket --tpm2 --server type=unixio,path="$d/sock" \
+		--ctrl type=unixio,path="$d/sock.ctrl" --tpmstate dir="$d" \
+		--flags not-need-init,startup-clear --pid file="$d/pid" --daemon \
+		2>>"$WORKDIR/swtpm.log" || fail "swtpm" "" "$(cat "$WORKDIR/swtpm.log")" || return 1
+	PIDS+=("$(cat "$d/pid")")
+	wait_for_file "$d/sock" || return 1
+	TPM2TOOLS_TCTI="swtpm:path=$d/sock" "$TOP/tests/attest/attest-host.sh" quote "$WORKDIR/ca.pem" "$h" \
+		>"$WORKDIR/host.log" 2>&1 || fail "attest-host.sh quote" "" "$(cat "$WORKDIR/host.log")" || return 1
+	"$VERIFIER" host "$WORKDIR/ca.pem" "$h" >/dev/null || fail "host quote for the CA verifies" || return 1
+	# for another CA it does not
+	VTPM_CA_DIR=$WORKDIR/otherca "$VTPMCTL" ca init >"$WORKDIR/other.pem" || return 1
+	"$VERIFIER" host "$WORKDIR/other.pem" "$h" 2>"$WORKDIR/v.err" &&
+		fail "host quote checked against another CA" "FAILED" "passed" || true
+	grep -q "not for this CA" "$WORKDIR/v.err" || fail "named" "not for this CA" "$(cat "$WORKDIR/v.err")"
+}
+
 t_eventlog_errors() {
 	run_rc 2 "$VTPMCTL" eventlog && expect_err_line "want one UUID" || return 1
 	run_rc 2 "$VTPMCTL" eventlog nope && expect_err_line "malformed uuid" || return 1

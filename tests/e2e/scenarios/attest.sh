@@ -83,6 +83,10 @@ step guest-cmdline-is-xenstore test "$(cat $G/cmdline.txt)" = "$cmd1"
 vtpmctl eventlog $U -o $W/eventlog.bin
 step guest-eventlog-is-dom0s cmp $W/eventlog.bin $G/eventlog.bin
 step eventlog-replays sh -c "tpm2_eventlog $G/eventlog.bin 2>/dev/null | tr 'A-F' 'a-f' | grep -q \"5  : 0x${want1##*5:}\""
+# first step towards the host's TPM: dom0's TPM quotes its PCRs for this CA
+H=$W/host; mkdir -p $H
+step host-tpm-vouches-for-ca sh -c "TPM2TOOLS_TCTI=device:/dev/tpmrm0 /e2e/lib/attest-host.sh quote $W/ca.pem $H && $V host $W/ca.pem $H"
+step host-quote-not-for-other-ca fails_for 'not for this CA' $V host $W/other-ca.pem $H
 go $d1 bye
 guest_wait at1 300
 
