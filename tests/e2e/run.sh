@@ -32,7 +32,7 @@ case "$1" in
 # stall with the backend scenarios: like them it runs without vtpm-tools
 # (whose rule would start vtpmctl), which vtpm and later ones install;
 # packages last: it purges them.
-all) scenarios=(plumbing backend rehandshake stall vtpm saverestore tpm12 statefull attest packages) ;;
+all) scenarios=(plumbing backend rehandshake stall vtpm saverestore tpm12 statefull packages) ;;
 demo) scenarios=(demo) ;;
 bench) scenarios=(bench) ;;
 *) scenarios=("$@") ;;
