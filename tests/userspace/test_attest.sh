@@ -261,7 +261,7 @@ command -v tpm2_createek >/dev/null && command -v openssl >/dev/null || {
 ALL=$(declare -F | awk '$3 ~ /^t_/ { print substr($3, 3) }')
 [ $# -gt 0 ] && ALL="$*"
 for t in $ALL; do
-	rm -rf "$VTPM_STATE_DIR" "$VTPM_CA_DIR" "$WORKDIR/serve.log" "$WORKDIR/s"
+	rm -rf "$VTPM_STATE_DIR" "$VTPM_CA_DIR" "$WORKDIR/otherca" "$WORKDIR/ca2" "$WORKDIR/ca3" "$WORKDIR/serve.log" "$WORKDIR/s"
 	if ( trap kill_test_processes EXIT; "t_$t" ); then
 		echo "ok - attest $t"
 	else
