@@ -15,6 +15,16 @@
 #   VTPM_CACHE_DIR=DIR       image cache (default /var/tmp/xen-tpmback-cache)
 #   E2E_RUN_DIR=DIR          where logs go (default build/e2e/<time>-<what>.XXX,
 #                            a new directory for every run)
+#   E2E_INIT=custom|systemd  dom0's PID 1: tests/e2e/dom0/dom0-init itself
+#                            (default), or systemd running the scenarios as a
+#                            unit (the default of a scenario that says so)
+#   E2E_STATE_DISK=1         attach a state disk (below) to a one-boot run too
+#
+# A scenario with a host part, tests/e2e/scenarios/<name>.host (sourced here),
+# can ask for several testbed boots of one run and for systemd as dom0's
+# init, and do host-side steps between boots (see Documentation/testing.rst,
+# "Several boots"): it then gets testbed runs of its own, with a state disk
+# and a dom0 root that outlive each boot (in the run directory).
 #
 # Sockets and QEMU's view of every file live in a short private directory
 # /tmp/vtpm-e2e.XXXXXX (see lib/common.sh), removed on exit, so the
@@ -57,6 +67,67 @@ fi
 RUN=$(cd "$RUN" && pwd)
 TIMEOUT=${E2E_TIMEOUT:-2400}
 
+# --- scenarios with a host part run on their own -------------------------------
+# The scenarios without one share a testbed run; each with one gets its own
+# (its boots, its init, its state disk). The parts run one after the other,
+# each in a subdirectory of this run, and share the packages built by the
+# first. The totals of all parts make the result.
+hosted() { [ -f "$E2E_DIR/scenarios/$1.host" ]; }
+nhosted=0
+for s in "${scenarios[@]}"; do hosted "$s" && nhosted=$((nhosted + 1)); done
+if [ $preflight -eq 0 ] && [ ${#scenarios[@]} -gt 1 ] && [ $nhosted -gt 0 ]; then
+	plain=() parts=()
+	for s in "${scenarios[@]}"; do hosted "$s" || plain+=("$s"); done
+	[ ${#plain[@]} -eq 0 ] || parts+=("${plain[*]}")
+	for s in "${scenarios[@]}"; do hosted "$s" && parts+=("$s"); done
+	tp=0 tf=0 debs=
+	for part in "${parts[@]}"; do
+		# shellcheck disable=SC2086
+		set -- $part
+		sub=$RUN/$1; [ $# -eq 1 ] || sub+="+$(($# - 1))"
+		log "testbed run of its own: $part (in $sub)"
+		E2E_RUN_DIR=$sub E2E_DEBS_DIR=$debs "$0" "$@" 2>&1 | tee "$sub.log"
+		line=$(grep -aoE '^e2e: [0-9]+ passed, [0-9]+ failed' "$sub.log" | tail -n1)
+		if [ -n "$line" ]; then
+			p=${line#e2e: }; p=${p%% passed*}; f=${line#*passed, }; f=${f%% failed*}
+		else
+			p=0 f=1; echo "  FAIL testbed: the run of '$part' printed no result"
+		fi
+		tp=$((tp + p)); tf=$((tf + f))
+		[ -n "$debs" ] || { [ -d "$sub/debs" ] && debs=$sub/debs; }
+	done
+	echo
+	echo "End-to-end, ${#parts[@]} testbed runs (logs: $RUN)"
+	echo "e2e: $tp passed, $tf failed"
+	[ "$tf" -eq 0 ]
+	exit
+fi
+# What the scenario's host part may set (scenarios/<name>.host):
+#   e2e_init=custom|systemd   dom0's PID 1 (E2E_INIT overrides it)
+#   e2e_boots=N               testbed boots in this run (default 1)
+#   host_before_boot K / host_after_boot K   host-side steps, around boot K
+# and use: hwtpm_use NAME (dom0's TPM for the next boot: swtpm state
+# $RUN/hwtpm-NAME, kept across boots; "main" is $RUN/hwtpm), state_mount /
+# state_umount (the state disk at $STATE_MNT), hstep NAME CMD... (a host
+# step, reported like dom0's).
+e2e_init=custom e2e_boots=1
+host_before_boot() { :; }
+host_after_boot() { :; }
+HOST_SCENARIO=
+if [ ${#scenarios[@]} -eq 1 ] && hosted "${scenarios[0]}"; then
+	HOST_SCENARIO=${scenarios[0]}
+	# shellcheck disable=SC1090
+	. "$E2E_DIR/scenarios/$HOST_SCENARIO.host"
+fi
+E2E_INIT=${E2E_INIT:-$e2e_init}
+case $E2E_INIT in custom | systemd) ;; *) die "E2E_INIT must be custom or systemd, not '$E2E_INIT'" ;; esac
+[[ $e2e_boots =~ ^[1-9][0-9]?$ ]] || die "bad e2e_boots '$e2e_boots' in $HOST_SCENARIO.host"
+STATE_IMG=
+if [ "$e2e_boots" -gt 1 ] || [ -n "$HOST_SCENARIO" ] || [ "${E2E_STATE_DISK:-0}" = 1 ]; then
+	STATE_IMG=$RUN/state.ext4
+fi
+STATE_MNT=$RUN/state.mnt
+
 # --- processes we own; nothing survives the runner --------------------------
 pids=()
 qpid=
@@ -64,6 +135,7 @@ cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	hwtpm_stop
+	declare -F state_umount >/dev/null && state_umount
 	sleep 0.5
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
@@ -124,6 +196,10 @@ flock -u 8; exec 8>&-
 # What dom0 runs of this project comes as the Debian packages built from
 # this checkout, installed there with apt (dom0-lib.sh: install_vtpm_stack).
 t_deb=$SECONDS
+if [ -n "${E2E_DEBS_DIR:-}" ]; then
+	# another part of the same run built them from this checkout
+	cp "$E2E_DEBS_DIR"/*.deb "$inj/debs/"
+else
 "$TOP/scripts/build-debs.sh" "$RUN/debs" >"$RUN/build-debs.log" 2>&1 ||
 	die "building the Debian packages failed (see $RUN/build-debs.log, $RUN/debs/build.log)"
 # The module reaches dom0 as xen-tpmback-modules-$KVER: built here by DKMS
@@ -134,6 +210,7 @@ t_deb=$SECONDS
 	>>"$RUN/build-debs.log" 2>&1 ||
 	die "building xen-tpmback-modules-$KVER failed (see $RUN/build-debs.log)"
 cp "$RUN"/debs/*.deb "$inj/debs/"
+fi
 rm -f "$inj"/debs/*-dbgsym_*.deb
 log "packages built ($((SECONDS - t_deb)) s): $(cd "$inj/debs" && echo *.deb)"
 # Test tools that are not part of the product: the test responder.
@@ -160,27 +237,90 @@ fi
 
 # dom0's "hardware" TPM: swtpm as QEMU's tpm-tis backend, its socket in
 # the runtime directory; QEMU sees every file through short links there.
-hwtpm_start "$RUN/hwtpm" "$RUN/hwtpm.log" || die "swtpm (dom0's hardware TPM) did not start (see $RUN/hwtpm.log)"
+# Its state directory outlives each boot of the run: a host reboot keeps
+# the TPM's NV and keys (hwtpm_use picks another one: a different TPM).
+HWTPM_NAME=main
+hwtpm_dir() { if [ "$1" = main ]; then echo "$RUN/hwtpm"; else echo "$RUN/hwtpm-$1"; fi; }
+hwtpm_use() { # NAME: dom0's TPM from the next boot on
+	[[ $1 =~ ^[a-z0-9]+$ ]] || die "hwtpm_use: bad name '$1'"
+	HWTPM_NAME=$1
+}
 q_xen=$(rt_link xen.elf "$XEN_ELF")
 q_vmlinuz=$(rt_link vmlinuz "$VMLINUZ")
 q_initrd=$(rt_link initrd "$INITRD")
 q_root=$(rt_link root.ext4 "$ROOTFS_IMG")
 q_run=$(rt_link run "$RUN")
 
-boot() { # boot ACCEL -> starts QEMU in the background, pid in $qpid
-	local acc=$1 accel_opt cpu
+# --- what outlives a boot: the state disk and (with several boots) dom0's root
+# The state disk: ext4 labelled vtpmstate, dom0's /dev/vdc, holding
+# vtpm-lib (dom0's /var/lib/vtpm), vtpm-etc (/etc/vtpm) and keep (the
+# scenario's own). With several boots dom0's root is a qcow2 overlay of the
+# cached image in the run directory, so what boot 1 installed and enabled
+# is there at boot 2, as on a real host; one boot keeps snapshot=on.
+if [ -n "$STATE_IMG" ]; then
+	t=$(mktemp -d)
+	install -d -m 0700 "$t/vtpm-lib" "$t/vtpm-etc"
+	install -d -m 0755 "$t/keep"
+	rm -f "$STATE_IMG"
+	mkfs.ext4 -q -F -L vtpmstate -d "$t" "$STATE_IMG" 256M
+	rm -rf "$t"
+fi
+root_drive="file=$q_root,format=raw,if=virtio,snapshot=on"
+if [ "$e2e_boots" -gt 1 ]; then
+	rm -f "$RUN/root.qcow2"
+	qemu-img create -q -f qcow2 -F raw -b "$ROOTFS_IMG" "$RUN/root.qcow2" ||
+		die "cannot make dom0's root overlay $RUN/root.qcow2"
+	root_drive="file=$q_run/root.qcow2,format=qcow2,if=virtio"
+fi
+STATE_MOUNTED=
+state_mount() { # the state disk on the host, at $STATE_MNT (dom0 is down)
+	[ -n "$STATE_IMG" ] || die "state_mount: this run has no state disk"
+	[ -z "$STATE_MOUNTED" ] || return 0
+	mkdir -p "$STATE_MNT"
+	mount -o loop "$STATE_IMG" "$STATE_MNT" || die "cannot mount the state disk $STATE_IMG"
+	STATE_MOUNTED=1
+}
+state_umount() { # safe under set -e (EXIT trap)
+	[ -n "$STATE_MOUNTED" ] || return 0
+	umount "$STATE_MNT" 2>/dev/null || umount -l "$STATE_MNT" 2>/dev/null || true
+	STATE_MOUNTED=
+}
+# hstep NAME CMD...: a host-side step of the scenario, reported as
+# E2E-STEP <scenario>:host-<NAME> (into host-steps.log, counted like dom0's)
+hstep() {
+	local name=$1; shift
+	local out rc=0
+	out=$("$@" 2>&1) || rc=$?
+	if [ $rc -eq 0 ]; then
+		echo "E2E-STEP $HOST_SCENARIO:host-$name PASS" | tee -a "$RUN/host-steps.log"
+	else
+		echo "E2E-STEP $HOST_SCENARIO:host-$name FAIL exit $rc: $* :: $(printf '%s' "$out" | tail -n 3 | tr '\n' '|' | cut -c1-300)" |
+			tee -a "$RUN/host-steps.log"
+	fi
+	return $rc
+}
+
+boot() { # boot ACCEL K -> starts QEMU in the background, pid in $qpid
+	local acc=$1 k=$2 accel_opt cpu
 	if [ "$acc" = kvm ]; then accel_opt=kvm; cpu=host
 	else accel_opt=tcg,thread=multi; cpu=Nehalem; fi
 	local xen_cmd="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2"
 	xen_cmd+=" loglvl=all guest_loglvl=all noreboot xpti=no pv-l1tf=no spec-ctrl=no"
+	local dom0_cmd="console=hvc0 earlyprintk=xen loglevel=5 e2e.init=$E2E_INIT e2e.boot=$k e2e.boots=$e2e_boots"
+	local state_drive=()
+	if [ -n "$STATE_IMG" ]; then
+		dom0_cmd+=" e2e.statedisk=1"
+		state_drive=(-drive "file=$q_run/state.ext4,format=raw,if=virtio")
+	fi
 	: >"$RUN/console.log"
 	qemu-system-x86_64 -machine q35 -accel "$accel_opt" -cpu "$cpu" -smp 2 -m 3072 \
 		-no-reboot -display none -monitor none -nic none \
 		-serial file:"$q_run/console.log" \
 		-kernel "$q_xen" -append "$xen_cmd" \
-		-initrd "$q_vmlinuz console=hvc0 earlyprintk=xen loglevel=5,$q_initrd" \
-		-drive file="$q_root",format=raw,if=virtio,snapshot=on \
+		-initrd "$q_vmlinuz $dom0_cmd,$q_initrd" \
+		-drive "$root_drive" \
 		-drive file="$q_run/inject.ext4",format=raw,if=virtio \
+		"${state_drive[@]}" \
 		-chardev socket,id=chrtpm,path="$E2E_RT/hwtpm.sock" \
 		-tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0 \
 		>"$RUN/qemu.log" 2>&1 &
@@ -215,29 +355,62 @@ watch_console() {
 }
 
 deadline=$((SECONDS + TIMEOUT))
-log "booting Xen $XEN_VER + dom0 in QEMU with $accel (scenarios: ${scenarios[*]}); logs in $RUN"
-boot "$accel"
-rc=0; watch_console "$deadline" $((SECONDS + 240)) || rc=$?
-if [ $rc -eq 3 ] || { [ $rc -eq 1 ] && [ "$accel" = kvm ] && ! grep -aq 'E2E-BOOT dom0' "$RUN/console.log"; }; then
-	if [ "$accel" = kvm ]; then
-		log "Xen did not boot under KVM; falling back to TCG"
-		kill -KILL "$qpid" 2>/dev/null || true
-		mv "$RUN/console.log" "$RUN/console-kvm.log"
-		accel=tcg; boot tcg; rc=0
-		watch_console "$deadline" $((SECONDS + 240)) || rc=$?
+boots_ok=0
+for k in $(seq "$e2e_boots"); do
+	host_before_boot "$k"
+	hwtpm_start "$(hwtpm_dir "$HWTPM_NAME")" "$RUN/hwtpm.log" ||
+		die "swtpm (dom0's hardware TPM) did not start (see $RUN/hwtpm.log)"
+	t_boot=$SECONDS
+	log "booting Xen $XEN_VER + dom0 ($E2E_INIT) in QEMU with $accel, boot $k of $e2e_boots, dom0's TPM '$HWTPM_NAME' (scenarios: ${scenarios[*]}); logs in $RUN"
+	boot "$accel" "$k"
+	rc=0; watch_console "$deadline" $((SECONDS + 240)) || rc=$?
+	if [ $rc -eq 3 ] || { [ $rc -eq 1 ] && [ "$accel" = kvm ] && ! grep -aq 'E2E-BOOT dom0' "$RUN/console.log"; }; then
+		if [ "$accel" = kvm ]; then
+			log "Xen did not boot under KVM; falling back to TCG"
+			kill -KILL "$qpid" 2>/dev/null || true
+			mv "$RUN/console.log" "$RUN/console-kvm.log"
+			accel=tcg; boot tcg "$k"; rc=0
+			watch_console "$deadline" $((SECONDS + 240)) || rc=$?
+		fi
+	fi
+	case $rc in
+	0)	# dom0 powers off: at once without systemd, after an orderly
+		# shutdown (units stopped, file systems unmounted) with it
+		t_off=$SECONDS
+		while kill -0 "$qpid" 2>/dev/null && [ $((SECONDS - t_off)) -lt 120 ]; do sleep 1; done
+		kill -0 "$qpid" 2>/dev/null && log "dom0 did not power off within 120 s of E2E-POWEROFF; QEMU killed"
+		[ "$E2E_INIT" = systemd ] && log "boot $k: $((SECONDS - t_boot)) s, of which shutdown $((SECONDS - t_off)) s" ;;
+	1) log "QEMU exited before dom0 powered off (see $RUN/console.log, $RUN/qemu.log)" ;;
+	2) log "TIMEOUT: the run exceeded ${TIMEOUT} s; QEMU killed" ;;
+	3) log "dom0 did not come up within 240 s (see $RUN/console.log)" ;;
+	esac
+	kill -TERM "$qpid" 2>/dev/null || true
+	wait "$qpid" 2>/dev/null || true
+	hwtpm_stop
+	if [ "$e2e_boots" -gt 1 ]; then
+		mv "$RUN/console.log" "$RUN/console-boot$k.log"
+		[ -f "$RUN/qemu.log" ] && mv "$RUN/qemu.log" "$RUN/qemu-boot$k.log"
+	fi
+	# dom0's logs (guest consoles, dmesg, per-step output) from the run's disk.
+	debugfs -R "rdump /out $q_run" "$q_run/inject.ext4" >/dev/null 2>&1 || true
+	cons=$RUN/console.log; [ "$e2e_boots" -eq 1 ] || cons=$RUN/console-boot$k.log
+	if [ $rc -ne 0 ] || ! grep -aq 'E2E-DONE' "$cons"; then
+		[ "$k" -eq "$e2e_boots" ] || log "boot $k did not end well: the run's later boots are skipped"
+		break
+	fi
+	host_after_boot "$k"
+	state_umount
+	boots_ok=$k
+done
+if [ "$e2e_boots" -gt 1 ]; then
+	for k in $(seq "$e2e_boots"); do
+		[ -f "$RUN/console-boot$k.log" ] && cat "$RUN/console-boot$k.log"
+	done >"$RUN/console.log"
+	cat "$RUN/host-steps.log" >>"$RUN/console.log" 2>/dev/null
+	if [ "$boots_ok" -lt "$e2e_boots" ]; then
+		echo "E2E-STEP testbed:boots FAIL only $boots_ok of $e2e_boots boots ended well" >>"$RUN/console.log"
 	fi
 fi
-case $rc in
-0) sleep 2 ;;
-1) log "QEMU exited before dom0 powered off (see $RUN/console.log, $RUN/qemu.log)" ;;
-2) log "TIMEOUT: the run exceeded ${TIMEOUT} s; QEMU killed" ;;
-3) log "dom0 did not come up within 240 s (see $RUN/console.log)" ;;
-esac
-kill -TERM "$qpid" 2>/dev/null || true
-wait "$qpid" 2>/dev/null || true
-
-# dom0's logs (guest consoles, dmesg, per-step output) from the run's disk.
-debugfs -R "rdump /out $q_run" "$q_run/inject.ext4" >/dev/null 2>&1 || true
 
 # --- verdict -------------------------------------------------------------------
 res="$RUN/results.txt"

@@ -8,8 +8,163 @@
 # A failed step is reported and the scenario goes on unless it calls
 # `need` (which aborts the scenario on failure, naming the step).
 
-E2E_OUT=/e2e/out
 SCENARIO=
+
+# What the runner put on dom0's command line: e2e.init=custom|systemd (who
+# is PID 1), e2e.boot=K and e2e.boots=N (this is testbed boot K of N of one
+# run; scenarios with several boots do their part for boot K).
+E2E_INIT=custom E2E_BOOT=1 E2E_BOOTS=1
+for _w in $(cat /proc/cmdline 2>/dev/null); do
+	case $_w in
+	e2e.init=*) E2E_INIT=${_w#e2e.init=} ;;
+	e2e.boot=*) E2E_BOOT=${_w#e2e.boot=} ;;
+	e2e.boots=*) E2E_BOOTS=${_w#e2e.boots=} ;;
+	esac
+done
+unset _w
+# Logs of a step: out/ (out/boot<K>/ when the run has several boots).
+E2E_OUT=/e2e/out
+[ "$E2E_BOOTS" -gt 1 ] && E2E_OUT=/e2e/out/boot$E2E_BOOT
+mkdir -p "$E2E_OUT" 2>/dev/null
+
+# --- the state disk -------------------------------------------------------------
+# When the runner attaches one (a scenario's .host file, or E2E_STATE_DISK=1)
+# it is dom0's third disk, /dev/vdc, ext4 labelled "vtpmstate", kept in the
+# run directory across the run's boots. It is mounted at $E2E_STATE;
+# $E2E_STATE/vtpm-lib is bind-mounted on /var/lib/vtpm, $E2E_STATE/vtpm-etc
+# on /etc/vtpm, and $E2E_STATE/keep is for the scenario's own files (copies
+# to put back, exported states, recovery codes).
+E2E_STATE=/var/lib/e2e-state
+E2E_STATE_DEV=/dev/vdc
+e2e_has_state_disk() { grep -qw 'e2e.statedisk=1' /proc/cmdline 2>/dev/null; }
+e2e_state_mount_now() { # no systemd: mount it here
+	e2e_has_state_disk || return 0
+	mkdir -p "$E2E_STATE" /var/lib/vtpm /etc/vtpm
+	mount -t ext4 "$E2E_STATE_DEV" "$E2E_STATE" || return 1
+	mount --bind "$E2E_STATE/vtpm-lib" /var/lib/vtpm &&
+		mount --bind "$E2E_STATE/vtpm-etc" /etc/vtpm
+}
+
+# --- systemd as PID 1 ----------------------------------------------------------
+# e2e_systemd_prepare: run by dom0-init (PID 1, before exec systemd). Idempotent:
+# with a run's root kept across boots it finds its own work from before.
+e2e_systemd_prepare() {
+	local u=/etc/systemd/system
+	mkdir -p "$u/multi-user.target.wants" /etc/systemd/system.conf.d
+	# A machine id, so that systemd does not treat every boot as the first
+	# (preset-all would enable every unit in the image).
+	if ! grep -qE '^[0-9a-f]{32}$' /etc/machine-id 2>/dev/null; then
+		tr -d '-' </proc/sys/kernel/random/uuid >/etc/machine-id
+	fi
+	ln -sfn /lib/systemd/system/multi-user.target "$u/default.target"
+	# The console is the runner's: no getty, no status lines (they would
+	# split the E2E- markers). Debian's init scripts that the testbed runs
+	# itself (xen) or must not run (tcsd, xendomains) are masked.
+	cat >/etc/systemd/system.conf.d/e2e.conf <<'CONF'
+[Manager]
+ShowStatus=no
+DefaultTimeoutStopSec=30s
+CONF
+	# udev's coldplug only for what dom0 uses here (disks, the TPM, Xen's
+	# devices): the full one loads ~35 modules for QEMU's emulated hardware,
+	# a minute or more under TCG. Devices added later get their events.
+	mkdir -p "$u/systemd-udev-trigger.service.d"
+	cat >"$u/systemd-udev-trigger.service.d/e2e.conf" <<'CONF'
+[Service]
+ExecStart=
+ExecStart=-udevadm trigger --type=subsystems --action=add
+ExecStart=-udevadm trigger --type=devices --action=add --subsystem-match=block --subsystem-match=tpm --subsystem-match=tpmrm --subsystem-match=xen --subsystem-match=xen-backend --subsystem-match=misc --subsystem-match=mem --subsystem-match=tty
+CONF
+	local m
+	for m in serial-getty@hvc0.service getty@tty1.service getty.target \
+		getty-static.service xen.service xendomains.service trousers.service \
+		tcsd.service; do
+		ln -sfn /dev/null "$u/$m"
+	done
+	# Xen's daemons as units of their own, in the foreground, as upstream
+	# Xen's units run them (Debian's init script starts oxenstored with
+	# start-stop-daemon, and under systemd oxenstored does not fork: the
+	# script would wait for ever).
+	local xbin; xbin=$(dirname "$(ls -d /usr/lib/xen-4.*/bin/oxenstored | tail -n1)")
+	cat >"$u/e2e-xenstored.service" <<UNIT
+[Unit]
+Description=testbed: oxenstored
+DefaultDependencies=no
+After=local-fs.target systemd-udevd.service systemd-modules-load.service
+
+[Service]
+Type=simple
+Environment=XENSTORED_ROOTDIR=/run/xenstored
+ExecStartPre=/e2e/dom0-init --xen-pre
+ExecStart=$xbin/oxenstored --no-fork --pid-file /run/xenstore.pid
+UNIT
+	cat >"$u/e2e-xenconsoled.service" <<UNIT
+[Unit]
+Description=testbed: xenconsoled (guest consoles into /var/log/xen/console)
+DefaultDependencies=no
+Requires=e2e-xenstored.service
+After=e2e-xenstored.service
+
+[Service]
+Type=simple
+ExecStartPre=/e2e/dom0-init --xen-dom0
+ExecStart=$xbin/xenconsoled -i --log=guest --log-dir=/var/log/xen/console
+UNIT
+	cat >"$u/e2e-xen.service" <<'UNIT'
+[Unit]
+Description=testbed: Xen's toolstack works (xl list)
+DefaultDependencies=no
+Requires=e2e-xenstored.service e2e-xenconsoled.service
+After=e2e-xenstored.service e2e-xenconsoled.service
+Before=multi-user.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/e2e/dom0-init --xen
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/console
+TTYReset=no
+TTYVHangup=no
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+	cat >"$u/e2e-dom0.service" <<'UNIT'
+[Unit]
+Description=testbed: run the scenarios (E2E- lines on the console), then power off
+After=multi-user.target e2e-xen.service
+Requires=e2e-xen.service
+
+[Service]
+Type=oneshot
+ExecStart=/e2e/dom0-init --run
+TimeoutStartSec=infinity
+StandardInput=null
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/console
+TTYReset=no
+TTYVHangup=no
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+	ln -sfn "$u/e2e-xen.service" "$u/multi-user.target.wants/e2e-xen.service"
+	ln -sfn "$u/e2e-dom0.service" "$u/multi-user.target.wants/e2e-dom0.service"
+	# The state disk: mounted by systemd from fstab, so that at shutdown it
+	# is unmounted only after the units that use it (vtpm-unlock's lock).
+	sed -i '/# e2e-state$/d' /etc/fstab 2>/dev/null
+	if e2e_has_state_disk; then
+		mkdir -p "$E2E_STATE" /var/lib/vtpm /etc/vtpm
+		cat >>/etc/fstab <<FSTAB
+$E2E_STATE_DEV $E2E_STATE ext4 defaults 0 0 # e2e-state
+$E2E_STATE/vtpm-lib /var/lib/vtpm none bind,x-systemd.requires-mounts-for=$E2E_STATE 0 0 # e2e-state
+$E2E_STATE/vtpm-etc /etc/vtpm none bind,x-systemd.requires-mounts-for=$E2E_STATE 0 0 # e2e-state
+FSTAB
+	fi
+}
 
 say() { echo "E2E-INFO ${SCENARIO:+$SCENARIO: }$*"; }
 pass() { echo "E2E-STEP $SCENARIO:$1 PASS${2:+ $2}"; }
@@ -201,6 +356,7 @@ install_vtpm_stack() {
 
 e2e_collect_logs() {
 	cp /var/log/syslog "$E2E_OUT/dom0-syslog.log" 2>/dev/null
+	[ "$E2E_INIT" = systemd ] && journalctl -b --no-pager >"$E2E_OUT/dom0-journal.log" 2>&1
 	cp -a /var/log/xen/console/. "$E2E_OUT/" 2>/dev/null
 	cp -a /var/log/xen/*.log "$E2E_OUT/" 2>/dev/null
 	dmesg >"$E2E_OUT/dom0-dmesg.log" 2>&1

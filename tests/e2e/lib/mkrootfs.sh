@@ -14,7 +14,7 @@ ROOTFS_DIR=$1 ROOTFS_IMG=$2
 xen_ver=$XEN_VER
 ROOTFS_PKGS="xen-utils-4.17 xenstore-utils busybox kmod keyutils iproute2 procps
 udev util-linux e2fsprogs tpm2-tools libtss2-tcti-device0 swtpm swtpm-tools libtpms0
-libssl3 libkeyutils1 trousers tpm-tools python3-minimal
+libssl3 libkeyutils1 trousers tpm-tools python3-minimal systemd
 dkms linux-headers-$KVER=$KIMG_VER"
 mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)
 [ -n "$mirror" ] || mirror=$(awk '$1=="deb" && $3=="bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
