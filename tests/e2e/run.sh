@@ -394,7 +394,10 @@ for k in $(seq "$e2e_boots"); do
 	# dom0's logs (guest consoles, dmesg, per-step output) from the run's disk.
 	debugfs -R "rdump /out $q_run" "$q_run/inject.ext4" >/dev/null 2>&1 || true
 	cons=$RUN/console.log; [ "$e2e_boots" -eq 1 ] || cons=$RUN/console-boot$k.log
-	if [ $rc -ne 0 ] || ! grep -aq 'E2E-DONE' "$cons"; then
+	# a boot that did not end, or whose scenario gave up (E2E-ABORT):
+	# the later boots would test nothing
+	if [ $rc -ne 0 ] || ! grep -aq 'E2E-DONE' "$cons" ||
+		{ [ "$k" -lt "$e2e_boots" ] && grep -aq 'E2E-ABORT' "$cons"; }; then
 		[ "$k" -eq "$e2e_boots" ] || log "boot $k did not end well: the run's later boots are skipped"
 		break
 	fi
