@@ -6,6 +6,7 @@
 #   make             build the module (against the testbed kernel) and userspace
 #   make demo        deps + build + boot Xen in QEMU: a guest uses its vTPM
 #   make check       deps + build + every test (userspace, KUnit, end to end)
+#   make check-manager  the manager under systemd in dom0, four testbed boots
 #   make bench       guest-visible latency, libvtpm against a swtpm baseline
 #   make soak        long kill -9 crash-consistency run (SOAK_ROUNDS=2000)
 #   make install     vtpmctl, its man page, udev rule, hotplug helper, systemd
@@ -26,7 +27,7 @@ KDIR ?= $(if $(TESTBED_KVER),/usr/src/linux-headers-$(TESTBED_KVER),/lib/modules
 
 export TESTBED_KVER KDIR
 
-.PHONY: all deps module userspace clean check check-unit check-kunit check-e2e demo \
+.PHONY: all deps module userspace clean check check-unit check-kunit check-e2e check-manager demo \
 	e2e bench soak help install install-tools install-dkms uninstall deb check-deb
 
 all: module userspace
@@ -71,6 +72,11 @@ check-kunit:
 
 check-e2e e2e: all
 	$(TOP)/tests/e2e/run.sh all
+
+# the manager under systemd as dom0's init, four testbed boots (all has
+# the first two, as manager-reboot)
+check-manager: all
+	$(TOP)/tests/e2e/run.sh manager
 
 demo: deps
 	$(REMAKE) all

@@ -1,0 +1,60 @@
+# The manager scenario's guest. dom0 writes what to do into our
+# data/e2e-arg right after xl create:
+#   write VALUE       NV index 0x1500030 (defined if missing) := VALUE
+#   read VALUE        the index holds VALUE (the same TPM, its newest state)
+#   bench N VALUE     read VALUE, then N raw TPM2_GetRandom commands
+#   fail              every command gets a TPM failure: no TPM at all, and
+#                     not a fresh one (a fresh TPM would answer GetRandom)
+# With data/e2e-hold = 1 the guest then stays up (its vTPM connected) until
+# dom0 writes data/e2e-go = 1, at most 120 s: dom0 looks at its server.
+cd /tmp
+arg=
+t=300
+while [ $t -gt 0 ]; do
+	arg=$(xenstore-read data/e2e-arg 2>/dev/null) && [ -n "$arg" ] && break
+	sleep 0.2; t=$((t - 1))
+done
+info "manager guest: $arg"
+set -- $arg
+IDX=0x1500030
+nv_put() { printf '%-32.32s' "$1" >nv.dat; }
+nv_is() { nv_put "$1" && tpm2_nvread $IDX -C o -s 32 -o nv.out && cmp nv.dat nv.out; }
+case $1 in
+write)
+	step tpmfront-load load_tpmfront
+	if ! tpm2_nvreadpublic $IDX >/dev/null 2>&1; then
+		step nvdefine tpm2_nvdefine $IDX -C o -s 32 -a "ownerread|ownerwrite"
+	fi
+	nv_put "$2"
+	step nvwrite tpm2_nvwrite $IDX -C o -i nv.dat
+	step nvread-back nv_is "$2" ;;
+read)
+	step tpmfront-load load_tpmfront
+	step "nv-holds-$2" nv_is "$2" ;;
+bench)
+	step tpmfront-load load_tpmfront
+	step "nv-holds-$3" nv_is "$3"
+	if out=$(tpm-rawbench /dev/tpm0 "$2" 2>&1); then
+		pass "rawbench-$2" "$out"
+	else
+		fail "rawbench-$2" "$out"
+	fi ;;
+fail)
+	load_tpmfront
+	info "xen-tpmfront loaded: $?"
+	if out=$(tpm2_getrandom 8 --hex 2>&1); then
+		fail tpm-fails "a TPM answered GetRandom (a fresh TPM?): $out"
+	else
+		pass tpm-fails "$(echo "$out" | tail -n1)"
+	fi
+	if out=$(tpm2_nvreadpublic $IDX 2>&1); then
+		fail nv-not-readable "the index is readable: $out"
+	else
+		pass nv-not-readable
+	fi ;;
+*)
+	fail guest-arg "no or unknown data/e2e-arg '$arg'" ;;
+esac
+if [ "$(xenstore-read data/e2e-hold 2>/dev/null)" = 1 ]; then
+	wait_go 1 120 || info "dom0 did not release the guest within 120 s"
+fi

@@ -1,0 +1,137 @@
+# shellcheck shell=bash
+# manager: the host key sealed to dom0's TPM (swtpm) and the rollback
+# anchor, under the shipped units with systemd as PID 1: vtpm-unlock.service
+# unseals at boot and locks at shutdown, udev starts vtpm-serve@ (its
+# sandbox) for every guest. Four boots of one run on one state disk
+# (manager.host says what the host does between them):
+#   1 install, manager init, enable the unit; guests A and B write NV; a
+#     copy of the whole /var/lib/vtpm put back within the boot is refused
+#     by the server under vtpm-serve@ (keyring anchor), the newest works
+#   2 (the host put back boot 1's copy of B's directory) the unit unlocked;
+#     A's NV is back, served by vtpm-serve@; B gets TPM failures and its
+#     files are untouched; NV writes per boot and per 1000 guest commands
+#   3 (a different TPM) unlock refused; the guest gets TPM failures, not a
+#     new TPM; no file touched
+#   4 (the host put back an older copy of the whole /var/lib/vtpm) unlock
+#     refused; every guest gets TPM failures; no file touched
+UA=a0a0a0a0-0000-4000-8000-00000000a008
+UB=b0b0b0b0-0000-4000-8000-00000000b008
+K=$E2E_STATE/keep
+vtpm_cfg() { echo "vtpm=[\"backend=0,uuid=$1\"]"; }
+# (not the lock files: a server that opens a vTPM writes its pid there,
+# also when it then refuses the state)
+tree_list() { (cd "$1" && find . -type f ! -name lock | LC_ALL=C sort | xargs -d '\n' sha256sum); }
+# same_tree LISTFILE DIR: DIR's files are those of LISTFILE (diff if not)
+same_tree() { tree_list "$2" | diff "$1" - && echo "unchanged: $(wc -l <"$1") files"; }
+# the host's lists (written while dom0 was down) against now
+all_untouched() { same_tree "$K/lib.list" /var/lib/vtpm && same_tree "$K/etc.list" /etc/vtpm; }
+counter() { vtpmctl --json manager status | python3 -c 'import json,sys; print(json.load(sys.stdin)["nv_counter"])'; }
+# mgr_start [--hold] NAME UUID ARG...: a guest-manager guest told what to
+# do; --hold: it stays up when done until mgr_release NAME
+mgr_start() {
+	local hold=0 name u d
+	[ "$1" = --hold ] && { hold=1; shift; }
+	name=$1 u=$2; shift 2
+	guest_create "$name" guest-manager "$(vtpm_cfg "$u")" || { fail "xl-create-$name" "see out/"; return 1; }
+	d=$(guest_domid "$name")
+	echo "$d" >"/run/e2e-domid-$name"
+	[ $hold = 0 ] || xenstore-write "/local/domain/$d/data/e2e-hold" 1
+	xenstore-write "/local/domain/$d/data/e2e-arg" "$*"
+}
+mgr_release() { xenstore-write "/local/domain/$(cat "/run/e2e-domid-$1")/data/e2e-go" 1; }
+# served_by_unit NAME: the guest's server is vtpm-serve@vtpm-<domid>-0,
+# active, running the packaged vtpmctl inside the unit's sandbox
+served_by_unit() {
+	local d u pid
+	d=$(guest_domid "$1") || { echo "guest $1 is not running"; return 1; }
+	u=vtpm-serve@vtpm-$d-0.service
+	wait_for 30 systemctl is-active -q "$u" || { systemctl status "$u"; return 1; }
+	pid=$(systemctl show -p MainPID --value "$u")
+	[ "$(readlink "/proc/$pid/exe")" = /usr/sbin/vtpmctl ] || { echo "$u main pid $pid is not vtpmctl"; return 1; }
+	# NoNewPrivileges=yes and CapabilityBoundingSet=CAP_SYS_ADMIN (bit 21)
+	grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$pid/status" || { echo "no NoNewPrivs"; return 1; }
+	grep -q '^CapBnd:[[:space:]]*0000000000200000' "/proc/$pid/status" || { grep Cap "/proc/$pid/status"; return 1; }
+	[ ! -e "/run/vtpm/vtpm-$d-0.pid" ] || { echo "a hotplug pidfile exists"; return 1; }
+	echo "$u pid $pid"
+}
+journal_has() { journalctl -b --no-pager -u "$1" | grep -q -- "$2"; }
+
+step pid1-is-systemd sh -c '[ "$(cat /proc/1/comm)" = systemd ]'
+step state-disk-mounted sh -c 'mountpoint -q /var/lib/vtpm && mountpoint -q /etc/vtpm'
+
+case $E2E_BOOT in
+1)
+	mgr_install() { install_module_pkg && install_pkgs vtpm-tools; }
+	need install mgr_install || return
+	step no-key-file sh -c '! test -e /etc/vtpm/state.key'
+	need init sh -c "vtpmctl manager init >$K/init.out 2>&1 || { cat $K/init.out; exit 1; }; cat $K/init.out" || return
+	need enable systemctl enable vtpm-unlock.service || return
+	need unlock-by-unit systemctl start vtpm-unlock.service || return
+	step unit-active systemctl is-active -q vtpm-unlock.service
+	need create-a vtpmctl create --uuid $UA || return
+	need create-b vtpmctl create --uuid $UB || return
+	# A and B write, at the same time
+	mgr_start --hold a1 $UA write A1 && mgr_start b1 $UB write B1 || return
+	step a1-served-by-unit served_by_unit a1
+	mgr_release a1
+	guest_wait a1 300; guest_wait b1 300
+	step copy-1 cp -a /var/lib/vtpm "$K/snap1"
+	mgr_start a2 $UA write A2 && mgr_start b2 $UB write B2 || return
+	guest_wait a2 300; guest_wait b2 300
+	step copy-newest cp -a /var/lib/vtpm "$K/newest"
+	# within this boot, under vtpm-serve@: the copy taken before A2/B2
+	# put back over the whole /var/lib/vtpm is refused (the server reads
+	# the keyring anchors that the unit's unlock and the servers wrote)
+	step put-back-within-boot sh -c "find /var/lib/vtpm -mindepth 1 -delete && cp -a $K/snap1/. /var/lib/vtpm/"
+	tree_list /var/lib/vtpm >/run/e2e-within-boot.list
+	mgr_start a3 $UA fail || return
+	guest_wait a3 300
+	step within-boot-files-untouched same_tree /run/e2e-within-boot.list /var/lib/vtpm
+	step within-boot-refusal-logged journal_has "vtpm-serve@vtpm-$(cat /run/e2e-domid-a3)-0.service" "$UA"
+	step put-newest-back sh -c "find /var/lib/vtpm -mindepth 1 -delete && cp -a $K/newest/. /var/lib/vtpm/"
+	c=$(counter) && echo "$c" >"$K/counter-boot1-end"
+	say "NV counter at the end of boot 1: $c"
+	;;
+2)
+	step unlocked-at-boot systemctl is-active -q vtpm-unlock.service
+	step last-boot-locked sh -c "! journalctl -b -u vtpm-unlock.service --no-pager | grep -q 'ended without'"
+	step unlock-names-old-b journal_has vtpm-unlock.service "$UB"
+	say "unlock: $(journalctl -b -u vtpm-unlock.service --no-pager -o cat | grep -v '^Start\|^Finish' | tr '\n' '|' | cut -c1-400)"
+	c0=$(cat "$K/counter-boot1-end" 2>/dev/null); c1=$(counter)
+	if [ -n "$c0" ] && [ -n "$c1" ]; then
+		say "METRIC host_nv_writes_per_boot $((c1 - c0)) (lock at boot 1's shutdown + unlock at boot 2; counter $c0 -> $c1)"
+		check_le() { [ "$1" -le "$2" ]; }
+		step nv-writes-per-boot-at-most-2 check_le $((c1 - c0)) 2
+	else
+		fail nv-writes-per-boot "no counter values ('$c0' '$c1')"
+	fi
+	step old-b-is-the-hosts-copy same_tree "$K/ub.list" /var/lib/vtpm/$UB
+	mgr_start --hold a4 $UA bench 1000 A2 && mgr_start b4 $UB fail || return
+	step a4-served-by-unit served_by_unit a4
+	mgr_release a4
+	guest_wait a4 400; guest_wait b4 300
+	c2=$(counter)
+	say "METRIC host_nv_writes_per_1000_guest_commands $((c2 - c1)) (counter $c1 -> $c2 over 1000 GetRandom + the guest's tpm2-tools reads)"
+	step no-nv-writes-for-guest-traffic test "$c2" = "$c1"
+	step old-b-files-untouched same_tree "$K/ub.list" /var/lib/vtpm/$UB
+	step old-b-refusal-names-uuid sh -c "journalctl -b --no-pager -u 'vtpm-serve@*' | grep -q '$UB'"
+	;;
+3)
+	step unlock-refused systemctl is-failed -q vtpm-unlock.service
+	step unlock-says-other-tpm journal_has vtpm-unlock.service "different TPM"
+	say "unlock: $(journalctl -b -u vtpm-unlock.service --no-pager -o cat | grep -iv '^Start\|^Finish\|^vtpm-unlock' | tr '\n' '|' | cut -c1-400)"
+	step still-locked sh -c "vtpmctl --json manager status | grep -q '\"unlocked\": false'"
+	mgr_start a5 $UA fail || return
+	guest_wait a5 300
+	step files-untouched all_untouched
+	;;
+4)
+	step unlock-refused systemctl is-failed -q vtpm-unlock.service
+	step unlock-says-older-copy journal_has vtpm-unlock.service "older copy"
+	say "unlock: $(journalctl -b -u vtpm-unlock.service --no-pager -o cat | grep -iv '^Start\|^Finish\|^vtpm-unlock' | tr '\n' '|' | cut -c1-400)"
+	mgr_start a6 $UA fail && mgr_start b6 $UB fail || return
+	guest_wait a6 300; guest_wait b6 300
+	step files-untouched all_untouched
+	;;
+esac
+step no-oops sh -c "! dmesg | grep -Eq 'BUG:|Oops|WARNING:|general protection'"
