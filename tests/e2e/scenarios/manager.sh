@@ -18,11 +18,16 @@ UA=a0a0a0a0-0000-4000-8000-00000000a008
 UB=b0b0b0b0-0000-4000-8000-00000000b008
 K=$E2E_STATE/keep
 vtpm_cfg() { echo "vtpm=[\"backend=0,uuid=$1\"]"; }
-# (not the lock files: a server that opens a vTPM writes its pid there,
-# also when it then refuses the state)
-tree_list() { (cd "$1" && find . -type f ! -name lock | LC_ALL=C sort | xargs -d '\n' sha256sum); }
+# (not the lock files, where a server that opens a vTPM writes its pid, also
+# when it then refuses the state; nor the serving leases, <uuid>.lease)
+tree_list() { (cd "$1" && find . -type f ! -name lock ! -name '*.lease' ! -name '.*.tmp' | LC_ALL=C sort | xargs -d '\n' sha256sum); }
 # same_tree LISTFILE DIR: DIR's files are those of LISTFILE (diff if not)
-same_tree() { tree_list "$2" | diff "$1" - && echo "unchanged: $(wc -l <"$1") files"; }
+# servers_gone: the guests are gone; wait for their servers to end too
+servers_gone() { wait_for 30 sh -c '! systemctl list-units --no-legend --state=active "vtpm-serve@*" | grep -q .'; }
+same_tree() {
+	servers_gone
+	tree_list "$2" | diff "$1" - && echo "unchanged: $(wc -l <"$1") files"
+}
 # the host's lists (written while dom0 was down) against now
 all_untouched() { same_tree "$K/lib.list" /var/lib/vtpm && same_tree "$K/etc.list" /etc/vtpm; }
 counter() { vtpmctl --json manager status | python3 -c 'import json,sys; print(json.load(sys.stdin)["nv_counter"])'; }
@@ -75,9 +80,11 @@ case $E2E_BOOT in
 	step a1-served-by-unit served_by_unit a1
 	mgr_release a1
 	guest_wait a1 300; guest_wait b1 300
+	servers_gone
 	step copy-1 cp -a /var/lib/vtpm "$K/snap1"
 	mgr_start a2 $UA write A2 && mgr_start b2 $UB write B2 || return
 	guest_wait a2 300; guest_wait b2 300
+	servers_gone
 	step copy-newest cp -a /var/lib/vtpm "$K/newest"
 	# within this boot, under vtpm-serve@: the copy taken before A2/B2
 	# put back over the whole /var/lib/vtpm is refused (the server reads
