@@ -73,8 +73,8 @@ check-kunit:
 check-e2e e2e: all
 	$(TOP)/tests/e2e/run.sh all
 
-# the manager under systemd as dom0's init, four testbed boots (all has
-# the first two, as manager-reboot)
+# the manager under systemd as dom0's init, four testbed boots (its first
+# two alone: tests/e2e/run.sh manager-reboot)
 check-manager: all
 	$(TOP)/tests/e2e/run.sh manager
 

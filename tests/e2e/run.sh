@@ -41,9 +41,9 @@ if [ "${1:-}" = --preflight ]; then preflight=1; shift; fi
 case "$1" in
 # stall with the backend scenarios: like them it runs without vtpm-tools
 # (whose rule would start vtpmctl), which vtpm and later ones install;
-# packages last: it purges them. manager-reboot: testbed boots of its own
-# (systemd as dom0's init; the full four boots: "manager").
-all) scenarios=(plumbing backend rehandshake stall vtpm saverestore tpm12 statefull packages manager-reboot) ;;
+# packages last: it purges them. (manager and manager-reboot, testbed runs
+# of their own under systemd, are not in all yet: make check-manager.)
+all) scenarios=(plumbing backend rehandshake stall vtpm saverestore tpm12 statefull packages) ;;
 demo) scenarios=(demo) ;;
 bench) scenarios=(bench) ;;
 *) scenarios=("$@") ;;
