@@ -91,12 +91,13 @@ struct ctx {
 	enum vtpm_tpm_version version;
 	uint8_t digest[32];
 	int expect_err;
+	const char *rec;	/* resume_record */
 };
 
 static struct vtpm *open_vtpm(struct ctx *c)
 {
 	VTPM_OPTS(o, .state_dir = c->dir, .key_file = c->key,
-		  .resume_tag = c->tag, .flags = c->flags);
+		  .resume_tag = c->tag, .flags = c->flags, .resume_record = c->rec);
 	struct vtpm *v = vtpm_new(&o);
 
 	if (!v)
@@ -213,7 +214,7 @@ static void c_expect_open_err(void *arg)
 {
 	struct ctx *c = arg;
 	VTPM_OPTS(o, .state_dir = c->dir, .key_file = c->key,
-		  .resume_tag = c->tag, .flags = c->flags);
+		  .resume_tag = c->tag, .flags = c->flags, .resume_record = c->rec);
 	struct vtpm *v = vtpm_new(&o);
 
 	if (v)
@@ -358,6 +359,63 @@ static void test_resume_same_tag_keeps_pcrs(void)
 	c.tag = "boot-1:6:0";
 	memset(c.digest, 0, 32);
 	CHILD_OK(c_check_pcr, &c);
+}
+
+static void c_nv_define_write(void *arg);
+
+static void c_extend_suspend(void *arg)
+{
+	struct ctx *c = arg;
+	const char *name = c->rec;
+	struct vtpm *v;
+	struct tbuf t;
+
+	c->rec = NULL;		/* the running session: no record to resume */
+	v = open_vtpm(c);
+	cmd_pcr_extend(&t, 16, c->digest);
+	expect_rc(v, &t, 0);
+	EXPECT_INT("vtpm_suspend", 0, vtpm_suspend(v, name));
+}
+
+/*
+ * xl save + xl restore: the suspended guest's volatile state (PCR 16
+ * here) goes into a durable record; a new domain naming that record
+ * resumes it once; a wrong name, a second new domain, and a record the
+ * vTPM moved on from are refused; a domain naming no record starts clean.
+ */
+static void test_suspend_record_resumed_exactly_once(void)
+{
+	struct ctx c = { .key = keyfile, .tag = "boot-1:5:0", .rec = "xen-a:epoch-1" };
+	uint8_t pcr[32] = { 0 };
+
+	dir_of(c.dir, sizeof(c.dir), "suspend");
+	CHILD_OK((void (*)(void *))create, &c);
+	memset(c.digest, 0x5a, 32);
+	CHILD_OK(c_extend_suspend, &c);
+	extend_digest(pcr, c.digest);
+	c.tag = "boot-1:9:0";
+	c.rec = "xen-a:epoch-0";
+	c.expect_err = -ESTALE;
+	CHILD_OK(c_expect_open_err, &c);
+	c.rec = "xen-a:epoch-1";
+	memcpy(c.digest, pcr, 32);
+	CHILD_OK(c_check_pcr, &c);	/* restored: resumed from the record */
+	CHILD_OK(c_check_pcr, &c);	/* its server restarted: run dir */
+	c.tag = "boot-1:10:0";		/* the same image restored twice */
+	c.expect_err = -ENOENT;
+	CHILD_OK(c_expect_open_err, &c);
+	/* suspended again, then another domain runs: the record is stale */
+	c.tag = "boot-1:9:0";
+	c.rec = "xen-a:epoch-2";
+	memset(c.digest, 0x11, 32);
+	CHILD_OK(c_extend_suspend, &c);
+	c.tag = "boot-1:11:0";
+	c.rec = NULL;
+	CHILD_OK(c_nv_define_write, &c);
+	c.tag = "boot-1:12:0";
+	c.rec = "xen-a:epoch-2";
+	c.expect_err = -ESTALE;
+	CHILD_OK(c_expect_open_err, &c);
 }
 
 static void c_nv_define_write(void *arg)
@@ -1479,6 +1537,7 @@ static void test_kill9_keeps_acknowledged_values_no_repeat(void)
 
 static const struct test tests[] = {
 	T(getrandom_plaintext),
+	T(suspend_record_resumed_exactly_once),
 	T(getrandom_encrypted),
 	T(create_refuses_existing),
 	T(create_needs_key_or_plaintext),

@@ -140,6 +140,7 @@ void vtpm_anchor_remove(struct vtpm_anchor *a);
 #define VTPM_LOCK_NAME		"lock"
 #define VTPM_PERM_SLOTS		"permanent"	/* permanent.0, permanent.1 */
 #define VTPM_VOL_SLOTS		"volatile"	/* in the run directory */
+#define VTPM_SUSPEND_NAME	"suspend"	/* vtpm_suspend()'s record */
 
 #define VTPM_DEFAULT_RUN_DIR	"/run/vtpm"
 

@@ -950,6 +950,66 @@ static int check_volatile(struct vtpm *v)
 	return 0;
 }
 
+/*
+ * The suspend record named rec, as the volatile state to resume: it must
+ * carry that name and follow the permanent state just loaded (the vTPM
+ * did not move on since the suspend).
+ */
+static int load_suspend(struct vtpm *v, const char *rec)
+{
+	struct blob_meta meta;
+	uint8_t *data;
+	size_t len;
+	int err;
+
+	err = load_blob(v, VTPM_SUSPEND_NAME, &meta, &data, &len);
+	if (err == -ENOENT) {
+		pr_warn("vTPM %s: no suspend record to resume (\"%s\" wanted)\n", v->uuid, rec);
+		return err;
+	}
+	if (err) {
+		pr_warn("vTPM %s: suspend record unreadable: %s\n", v->uuid, vtpm_strerror(err));
+		return err;
+	}
+	if (strcmp(meta.tag, rec)) {
+		pr_warn("vTPM %s: the suspend record is \"%s\", not \"%s\": refused\n",
+			v->uuid, meta.tag, rec);
+		free_secret(&data, &len);
+		return -ESTALE;
+	}
+	if (meta.base_generation != v->perm_generation) {
+		pr_warn("vTPM %s: suspend record \"%s\" follows permanent state generation %llu, the vTPM is at %llu: it moved on since the suspend; refused\n",
+			v->uuid, rec, (unsigned long long)meta.base_generation,
+			(unsigned long long)v->perm_generation);
+		free_secret(&data, &len);
+		return -ESTALE;
+	}
+	free_secret(&v->load_vol, &v->load_vol_len);
+	v->load_vol = data;
+	v->load_vol_len = len;
+	return 0;
+}
+
+/* a suspend record named rec that was resumed already: it goes */
+static void drop_suspend(struct vtpm *v, const char *rec, int checked)
+{
+	struct blob_meta meta;
+	uint8_t *data;
+	size_t len;
+
+	if (!checked) {
+		if (load_blob(v, VTPM_SUSPEND_NAME, &meta, &data, &len))
+			return;
+		free_secret(&data, &len);
+		if (strcmp(meta.tag, rec))
+			return;
+	}
+	if (v->store.ops->remove(&v->store, VTPM_SUSPEND_NAME))
+		pr_warn("vTPM %s: cannot remove the consumed suspend record\n", v->uuid);
+	else
+		pr_info("%s: suspend record \"%s\" consumed\n", v->uuid, rec);
+}
+
 struct vtpm *vtpm_new(const struct vtpm_opts *opts)
 {
 	struct blob_meta pmeta;
@@ -957,7 +1017,8 @@ struct vtpm *vtpm_new(const struct vtpm_opts *opts)
 	const char *tag;
 	struct vtpm *v;
 	uint32_t rc;
-	int err, resume;
+	int err, resume, from_record = 0;
+	const char *rec;
 
 	if (!opts_valid(opts)) {
 		errno = EINVAL;
@@ -1024,6 +1085,13 @@ struct vtpm *vtpm_new(const struct vtpm_opts *opts)
 	if (err)
 		goto err_release;
 	resume = v->load_vol != NULL;
+	rec = OPT(opts, resume_record, NULL);
+	if (rec && *rec && !resume) {
+		err = load_suspend(v, rec);
+		if (err)
+			goto err_release;
+		resume = from_record = 1;
+	}
 
 	err = tpmlib_start(v);
 	if (err)
@@ -1046,11 +1114,15 @@ struct vtpm *vtpm_new(const struct vtpm_opts *opts)
 		err = commit_permanent(v, v->pending, v->pending_len);
 	free_secret(&v->pending, &v->pending_len);
 	/* a new session: what a restart of it must find */
-	if (!err && !resume)
+	if (!err && (!resume || from_record))
 		err = commit_volatile(v);
 	if (err)
 		goto err_release;
+	/* resumed from the record and saved under the new tag: consumed */
+	if (rec && *rec)
+		drop_suspend(v, rec, from_record);
 	pr_info("%s %s vTPM in %s (generation %llu)\n",
+		from_record ? "resumed the suspended" :
 		resume ? "resumed" : "started",
 		v->version == VTPM_TPM_1_2 ? "TPM 1.2" : "TPM 2.0",
 		opts->state_dir, (unsigned long long)v->generation);
@@ -1065,6 +1137,52 @@ err_release:
 int vtpm_fresh_start(const struct vtpm *v)
 {
 	return v && v->started;
+}
+
+int vtpm_suspend(struct vtpm *v, const char *record)
+{
+	struct blob_meta meta = { 0 };
+	unsigned char *buf = NULL;
+	uint32_t len = 0;
+	size_t blen;
+	int err;
+
+	if (!v)
+		return libvtpm_err(-EINVAL);
+	if (!record || strlen(record) >= sizeof(meta.tag) || !v->running || v->restore) {
+		vtpm_free(v);
+		return libvtpm_err(-EINVAL);
+	}
+	if (TPMLIB_VolatileAll_Store(&buf, &len) != TPM_SUCCESS) {
+		vtpm_free(v);
+		return libvtpm_err(-EPROTO);
+	}
+	meta.generation = v->generation + 1;
+	meta.base_generation = v->perm_generation;
+	snprintf(meta.tag, sizeof(meta.tag), "%s", record);
+	err = seal(v, VTPM_SUSPEND_NAME, &meta, buf, len, &blen);
+	vtpm_explicit_bzero(buf, len);
+	free(buf);
+	if (!err)	/* temp file, fsync, rename, directory fsync */
+		err = v->store.ops->store(&v->store, VTPM_SUSPEND_NAME, v->sealbuf, blen, 1);
+	if (err) {
+		pr_warn("vTPM %s: cannot write the suspend record: %s\n", v->uuid,
+			vtpm_strerror(err));
+		vtpm_free(v);
+		return libvtpm_err(err);
+	}
+	v->generation = meta.generation;
+	pr_info("%s: suspended into record \"%s\" (generation %llu)\n", v->uuid, record,
+		(unsigned long long)meta.generation);
+	/* the session lives on in the record only */
+	if (v->run.ops) {
+		v->run.ops->destroy(&v->run);
+		v->run.ops->close(&v->run);
+		v->run.ops = NULL;
+	}
+	vtpm_anchor_remove(&v->vol_anchor);
+	vtpm_release(v);
+	return 0;
 }
 
 int vtpm_save(struct vtpm *v)

@@ -140,6 +140,16 @@ struct vtpm_opts {
 	 * is derived from it, as from a key file's.
 	 */
 	const char *key_desc;
+	/*
+	 * Resume from the suspend record with this name (vtpm_suspend()),
+	 * when there is no volatile state of this resume tag in the run
+	 * directory: a guest restored from a save image or migrated here.
+	 * The record must exist, carry this name and follow the current
+	 * permanent state (-ESTALE otherwise: the vTPM moved on since the
+	 * suspend). It is consumed: removed once the resumed state is saved
+	 * under the new tag, so it is resumed exactly once.
+	 */
+	const char *resume_record;
 	size_t :0;
 };
 
@@ -192,6 +202,19 @@ LIBVTPM_API void vtpm_free(struct vtpm *vtpm);
  * discarded, the next vtpm_new() starts with Startup(CLEAR).
  */
 LIBVTPM_API void vtpm_power_off(struct vtpm *vtpm);
+
+/**
+ * @brief The guest's domain was suspended (xl save, a migration's last
+ * step): write the TPM's volatile state (PCRs, sessions, loaded objects,
+ * DRBG) into the state directory as a sealed, durable suspend record
+ * named @record (at most 255 bytes), replacing an older one, then close
+ * the vTPM as vtpm_power_off() does but without a TPM Shutdown: the run
+ * directory's volatile state goes. Only a vtpm_new() naming @record in
+ * opts->resume_record resumes it; any other starts with Startup(CLEAR).
+ * On failure the vTPM is closed as vtpm_free() does.
+ * @return 0, negative errno (nothing written)
+ */
+LIBVTPM_API int vtpm_suspend(struct vtpm *vtpm, const char *record);
 
 /**
  * @brief Run one TPM command.
