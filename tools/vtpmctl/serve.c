@@ -66,6 +66,13 @@ struct server {
 	bool leased, lease_lost;
 	bool lease_pending;		/* this host's old lease, to rewrite */
 	double next_beat;
+	/* the guest's session (session.c): kernel instances only */
+	struct session sess;
+	bool sessions;			/* tracked: a Xen domain behind it */
+	bool decided, refuse;		/* refuse: an old save image */
+	bool token_pending;		/* epoch not yet in the libxl config */
+	double next_token, token_until;
+	char rec[48];			/* suspend record to resume, if any */
 };
 
 static struct {
@@ -539,21 +546,172 @@ static int take_lease(struct server *s, struct lease *holder)
 	return err;
 }
 
+/*
+ * Fresh boot or resume? Decided once per server, after the lease (so the
+ * source of a migration has written its suspend record), from the new
+ * domain's session epoch in xenstore and the vTPM's session file (the
+ * table is in session.c). The outcome is s->rec (resume that suspend
+ * record), s->refuse (an old save image: never served), or neither (a
+ * fresh TPM: Startup(CLEAR) and the platform's measurements).
+ */
+static void session_decide(struct server *s)
+{
+	struct session old;
+	char tok[33] = "";
+	bool have_old;
+
+	if (s->decided)
+		return;
+	s->decided = true;
+	if (so.socket)
+		return;
+	if (domain_xen_uuid(s->t.domid, s->sess.xen_uuid)) {
+		log_msg(LOG_WARNING, "cannot read domain %u's Xen uuid from xenstore: sessions not tracked, a restored domain gets a reset TPM",
+			s->t.domid);
+		return;
+	}
+	s->sessions = true;
+	have_old = session_read(s->uuid, &old) == 0;
+	if (have_old && !strcmp(old.state, "running") && !strcmp(old.tag, s->tag)) {
+		s->sess = old;		/* this server, restarted */
+		s->token_pending = true;
+		return;
+	}
+	snprintf(s->sess.state, sizeof(s->sess.state), "running");
+	snprintf(s->sess.tag, sizeof(s->sess.tag), "%s", s->tag);
+	s->sess.domid = s->t.domid;
+	s->sess.since = time(NULL);
+	session_new_epoch(s->sess.epoch);
+	if (domain_token(s->t.domid, s->uuid, tok)) {
+		if (have_old && !strcmp(old.state, "suspended"))
+			log_msg(LOG_WARNING, "vTPM %s was suspended with domain %s (session %.8s); this new domain was created, not restored: fresh TPM, that save image can no longer be restored with its TPM",
+				s->uuid, old.xen_uuid, old.epoch);
+		else
+			log_msg(LOG_INFO, "domain %u created: fresh TPM", s->t.domid);
+	} else if (!have_old || strcmp(tok, old.epoch)) {
+		log_msg(LOG_ERR, "domain %u carries vTPM session %.8s, but vTPM %s is at session %.8s: a save image older than the vTPM's state (or not its latest suspend); refused, every command fails (vtpmctl(8), SESSIONS)",
+			s->t.domid, tok, s->uuid, have_old ? old.epoch : "none");
+		s->refuse = true;
+	} else if (!strcmp(old.state, "suspended")) {
+		snprintf(s->rec, sizeof(s->rec), "epoch:%s", old.epoch);
+		log_msg(LOG_INFO, "domain %u restored from session %.8s (suspended by domain %d): resuming its TPM",
+			s->t.domid, old.epoch, old.domid);
+	} else {
+		log_msg(LOG_INFO, "domain %u follows session %.8s, which %s (%s): a reboot, fresh TPM",
+			s->t.domid, old.epoch,
+			!strcmp(old.state, "ended") ? "ended" : "ended unseen",
+			old.reason[0] ? old.reason : "?");
+	}
+}
+
+/*
+ * The session's epoch goes into the domain's libxl configuration, so
+ * that a save image of this session carries it. libxl writes that file
+ * when the domain's creation completes, after this server started:
+ * retried every 0.5 s until it is there.
+ */
+static void session_token_tick(struct server *s)
+{
+	int err;
+
+	if (!s->token_pending || now_s() < s->next_token)
+		return;
+	if (!s->token_until)
+		s->token_until = now_s() + 300;
+	err = domain_config_set_token(s->t.domid, s->sess.xen_uuid, s->uuid, s->sess.epoch);
+	if (!err) {
+		s->token_pending = false;
+		log_msg(LOG_DEBUG, "session %.8s recorded in domain %u's configuration",
+			s->sess.epoch, s->t.domid);
+		return;
+	}
+	s->next_token = now_s() + 0.5;
+	if (err != -ENOENT || now_s() > s->token_until) {
+		log_msg(LOG_WARNING, "cannot record the session in domain %u's libxl configuration: %s; a save image of it will not resume its TPM",
+			s->t.domid, strerror(-err));
+		s->token_pending = false;
+	}
+}
+
+/* The instance went away: why? A suspended domain keeps its TPM state. */
+static void session_end(struct server *s)
+{
+	int reason = -1, r;
+
+	r = s->sessions ? domain_shutdown_reason(s->t.domid, &reason) : -ENOSYS;
+	if (r == 1 && reason == 2 /* SHUTDOWN_suspend */ && s->vtpm) {
+		char rec[48];
+
+		snprintf(rec, sizeof(rec), "epoch:%s", s->sess.epoch);
+		if (!vtpm_suspend(s->vtpm, rec)) {
+			log_msg(LOG_INFO, "domain %u suspended (xl save, migration): TPM state kept as suspend record of session %.8s",
+				s->t.domid, s->sess.epoch);
+			snprintf(s->sess.state, sizeof(s->sess.state), "suspended");
+		} else {
+			log_msg(LOG_ERR, "domain %u suspended, but its TPM state could not be kept (%s): a restore gets a reset TPM",
+				s->t.domid, strerror(errno));
+			snprintf(s->sess.state, sizeof(s->sess.state), "ended");
+		}
+		snprintf(s->sess.reason, sizeof(s->sess.reason), "suspend");
+	} else {
+		if (r == -ENOSYS && s->sessions)
+			log_msg(LOG_WARNING, "libxenctrl not found: cannot tell a suspend from a shutdown; TPM powered off");
+		vtpm_power_off(s->vtpm);
+		snprintf(s->sess.state, sizeof(s->sess.state), "ended");
+		snprintf(s->sess.reason, sizeof(s->sess.reason), "%s",
+			 r == 1 || r == 0 ? shutdown_reason_name(reason) : "unknown");
+		log_msg(LOG_INFO, "domain %u gone (%s): TPM powered off", s->t.domid,
+			s->sess.reason);
+	}
+	s->vtpm = NULL;
+	s->sess.since = time(NULL);
+	if (s->sessions && !s->refuse && session_write(s->uuid, &s->sess))
+		log_msg(LOG_ERR, "cannot write the session file of vTPM %s", s->uuid);
+}
+
 static struct vtpm *open_vtpm(struct server *s)
 {
-	VTPM_OPTS(o, .state_dir = s->dir, .key_file = effective_key_file(),
-		  .key_desc = effective_key_desc(), .resume_tag = s->tag,
-		  .flags = VTPM_F_ROLLBACK_ANCHOR);
-	struct vtpm *v = vtpm_new(&o);
+	struct vtpm *v;
 
+	session_decide(s);	/* fresh boot, resume (s->rec) or refuse */
+	if (s->refuse) {
+		errno = ESTALE;
+		return NULL;
+	}
+	{
+		VTPM_OPTS(o, .state_dir = s->dir, .key_file = effective_key_file(),
+			  .key_desc = effective_key_desc(), .resume_tag = s->tag,
+			  .flags = VTPM_F_ROLLBACK_ANCHOR,
+			  .resume_record = s->rec[0] ? s->rec : NULL);
+
+		v = vtpm_new(&o);
+	}
+	if (!v && s->rec[0]) {
+		int err = errno;
+
+		log_msg(LOG_ERR, "the suspend record of session %.8s cannot be resumed (%s): refused, every command fails",
+			s->sess.epoch, vtpm_strerror(-err));
+		s->refuse = true;
+		errno = err;
+		return NULL;
+	}
 	/* measured boot: PCR 4/5 before the guest's first command (measure.c).
 	 * A path that brings back a vTPM saved elsewhere (restore, migration)
 	 * must not call it: it would take the resumed TPM for a server
-	 * restarted mid-measurement and cap PCR 4/5. */
-	if (v)
+	 * restarted mid-measurement and cap PCR 4/5. That is the resume of a
+	 * suspend record (s->rec): the TPM the guest had, already measured. */
+	if (v && !s->rec[0])
 		measure_boot(v, &(struct measure_ctx){ .uuid = s->uuid, .dir = s->dir,
 			     .tag = s->tag, .domid = s->t.domid, .devid = s->t.devid,
 			     .xen = !so.socket });
+	if (v && s->sessions) {
+		/* fresh boot or resume: vtpm_new() knew which (a resume sent
+		 * no Startup); from here on, this is the vTPM's session */
+		if (session_write(s->uuid, &s->sess))
+			log_msg(LOG_ERR, "cannot write the session file of vTPM %s", s->uuid);
+		s->token_pending = true;
+		s->next_token = 0;
+	}
 	return v;
 }
 
@@ -673,7 +831,7 @@ static int handle_message(struct server *s, const uint8_t *buf, size_t n)
 			return 0;
 		}
 		s->commands++;
-		if (!s->vtpm && !s->lease_lost)
+		if (!s->vtpm && !s->lease_lost && !s->refuse)
 			retry_open(s);
 		if (!s->vtpm || s->lease_lost) {
 			failure_now(s, m->seq, buf + HDR_LEN, m->len);
@@ -767,7 +925,9 @@ static int serve_loop(struct server *s, int sigfd)
 		if ((eof || stop) && !s->busy)
 			break;
 		lease_heartbeat(s);
-		if (poll(p, 3, s->leased || s->lease_pending ? lease_beat_s() * 1000 : -1) < 0) {
+		session_token_tick(s);
+		if (poll(p, 3, s->token_pending ? 500 :
+			 s->leased || s->lease_pending ? lease_beat_s() * 1000 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_msg(LOG_ERR, "poll: %m");
@@ -1062,7 +1222,9 @@ int do_serve(int argc, char **argv)
 		}
 		s->reopen = transient(err);
 		s->next_open = now_s() + 1.0;
-		if (err == -ENOENT)
+		if (s->refuse)
+			;	/* said why already */
+		else if (err == -ENOENT)
 			log_msg(LOG_ERR, "vTPM %s was never created (no %s); every TPM command fails until the guest is restarted after \"%s create --uuid %s\"",
 				s->uuid, s->dir, bin_name, s->uuid);
 		else
@@ -1096,10 +1258,8 @@ int do_serve(int argc, char **argv)
 		(unsigned long long)s->stale);
 	log_stats(s);
 	ret = err < 0 ? EXIT_FAIL : EXIT_OK;
-	if (err == 1) {
-		vtpm_power_off(s->vtpm);	/* EOF: the guest is gone */
-		s->vtpm = NULL;
-	}
+	if (err == 1)
+		session_end(s);		/* EOF: the domain is gone or suspended */
 out_vtpm:
 	vtpm_free(s->vtpm);	/* saves: a restart resumes */
 out:
