@@ -395,6 +395,52 @@ t_lease_lost_stops_serving() {
 	wait_exit "$SERVE_PID"
 }
 
+# export/import: host B's transport key; a vTPM of host A with NV data
+# moves to B (another state root, another state key), where its NV is
+# read back. A tampered bundle, one meant for another host and one whose
+# uuid exists are refused, and leave nothing behind.
+t_export_import_to_another_host() {
+	setup_key
+	local u s=$WORKDIR/s out b=$WORKDIR/hostb bundle
+	mkdir -p "$b"
+	u=$("$VTPMCTL" create) || return 1
+	serve_socket "$u" "$s" || return 1
+	client "$s" nvdefine:1500021:4 nvwrite:1500021:b0b0cafe >/dev/null || return 1
+	wait_exit $SERVE_PID
+	VTPM_TRANSPORT_KEY=$b/transport.key run_rc 0 "$VTPMCTL" host-key --out "$b/b.pub" || return 1
+	VTPM_TRANSPORT_KEY=$WORKDIR/a-transport.key run_rc 0 "$VTPMCTL" host-key --out "$WORKDIR/a.pub" || return 1
+	run_rc 0 "$VTPMCTL" export "$u" --to "$b/b.pub" --out "$WORKDIR/x.vtpm" || return 1
+	bundle=$WORKDIR/x.vtpm
+	# never the TPM's secrets in plain text: not even the NV data
+	! grep -q "$(printf '\xb0\xb0\xca\xfe')" "$bundle" || fail "NV data in the bundle in plain text" || return 1
+	"$VTPMCTL" -k "$b/state.key" keygen >/dev/null || return 1
+	# meant for host B: host A's key cannot take it
+	VTPM_TRANSPORT_KEY=$WORKDIR/a-transport.key run_rc 1 "$VTPMCTL" -s "$WORKDIR/other" import "$bundle" &&
+		expect_err_line "is meant for another host" || return 1
+	[ ! -e "$WORKDIR/other/$u" ] || fail "nothing imported on the wrong host" || return 1
+	# one flipped byte anywhere: refused
+	cp "$bundle" "$WORKDIR/t.vtpm"
+	printf '\001' | dd of="$WORKDIR/t.vtpm" bs=1 seek=$(( $(stat -c %s "$bundle") - 40 )) conv=notrunc 2>/dev/null
+	VTPM_TRANSPORT_KEY=$b/transport.key run_rc 1 "$VTPMCTL" -s "$b/state" -k "$b/state.key" import "$WORKDIR/t.vtpm" &&
+		expect_err_line "does not authenticate: tampered" || return 1
+	[ ! -e "$b/state/$u" ] || fail "nothing imported from a tampered bundle" || return 1
+	VTPM_TRANSPORT_KEY=$b/transport.key run_rc 0 "$VTPMCTL" -s "$b/state" -k "$b/state.key" import "$bundle" || return 1
+	VTPM_TRANSPORT_KEY=$b/transport.key run_rc 1 "$VTPMCTL" -s "$b/state" -k "$b/state.key" import "$bundle" &&
+		expect_err_line "already exists here" || return 1
+	# re-protected with host B's key: host A's key does not open it
+	run_rc 1 "$VTPMCTL" -s "$b/state" serve --socket "$WORKDIR/sb" --uuid "$u" --wait 2 &
+	local pa=$!
+	client "$WORKDIR/sb" getrandom:4 >/dev/null 2>&1
+	wait $pa || fail "host A's state key opened the copy sealed for host B" || return 1
+	VTPM_RUN_DIR=$b/run "$VTPMCTL" -s "$b/state" -k "$b/state.key" serve --socket "$WORKDIR/sb" --uuid "$u" --wait 20 2>>"$WORKDIR/serve.log" &
+	SERVE_PID=$!
+	PIDS+=("$SERVE_PID")
+	wait_for_file "$WORKDIR/sb" || return 1
+	out=$(client "$WORKDIR/sb" nvread:1500021:4)
+	expect_eq "NV on host B" "nvread rc=0x0 b0b0cafe" "$out" || return 1
+	wait_exit $SERVE_PID
+}
+
 t_serve_cancel() {
 	setup_key
 	local u s=$WORKDIR/s out

@@ -119,6 +119,28 @@ int lease_break(const char *canon);
 void lease_describe(const struct lease *l, char *buf, size_t size);
 int do_lease(int argc, char **argv);
 
+/* session.c: which run of a guest the vTPM's volatile state belongs to */
+struct session {
+	char epoch[33];		/* 32 hex digits */
+	char xen_uuid[37];	/* the domain's Xen uuid */
+	char state[16];		/* running, suspended, ended */
+	char reason[16];	/* why it ended (shutdown reason) */
+	char tag[128];		/* the server's resume tag */
+	int domid;
+	long long since;
+};
+int session_read(const char *canon, struct session *s);
+int session_write(const char *canon, const struct session *s);
+void session_new_epoch(char out[33]);
+int domain_xen_uuid(int domid, char out[37]);
+int domain_token(int domid, const char *canon, char out[33]);
+/* 1 shut down (*reason: SHUTDOWN_*), 0 not shut down, -ENOENT gone, -ENOSYS no libxenctrl */
+int domain_shutdown_reason(int domid, int *reason);
+const char *shutdown_reason_name(int r);
+/* 0, -ENOENT while libxl has not written the configuration yet */
+int domain_config_set_token(int domid, const char *xuuid, const char *canon,
+			    const char *epoch);
+
 /* json.c */
 void json_string(FILE *f, const char *s);
 
@@ -132,5 +154,8 @@ int do_keygen(int argc, char **argv);
 int do_manager(int argc, char **argv);
 int do_ca(int argc, char **argv);		/* ca.c */
 int do_eventlog(int argc, char **argv);		/* measure.c */
+int do_host_key(int argc, char **argv);
+int do_export(int argc, char **argv);
+int do_import(int argc, char **argv);
 
 #endif /* VTPMCTL_H */

@@ -1580,3 +1580,195 @@ int vtpm_get_stats(struct vtpm *v, struct vtpm_stats *st)
 	       n - sizeof(st->sz));
 	return 0;
 }
+
+/* --- export / import ------------------------------------------------------- */
+
+/*
+ * Export format (plaintext, libvtpm's business; the caller encrypts it):
+ *   "VTPMEXP1" | u32 version | u32 perm_len | perm |
+ *   u32 rec_name_len | rec_name | u32 rec_len | rec       (big endian)
+ */
+#define EXPORT_MAGIC "VTPMEXP1"
+
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+	return p + 4;
+}
+
+static int get32(const uint8_t **p, const uint8_t *end, uint32_t *v)
+{
+	if (end - *p < 4)
+		return -EBADMSG;
+	*v = (uint32_t)(*p)[0] << 24 | (*p)[1] << 16 | (*p)[2] << 8 | (*p)[3];
+	*p += 4;
+	return 0;
+}
+
+int vtpm_state_export(const struct vtpm_opts *opts, uint8_t **out, size_t *out_len)
+{
+	struct blob_meta pmeta, rmeta;
+	uint8_t *rec = NULL, *buf, *p;
+	size_t rec_len = 0, n;
+	struct meta m;
+	struct vtpm *v;
+	int err;
+
+	if (!opts_valid(opts) || !out || !out_len)
+		return libvtpm_err(-EINVAL);
+	if (g_vtpm)
+		return libvtpm_err(-EALREADY);
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return libvtpm_err(-ENOMEM);
+	g_vtpm = v;
+	v->flags = OPT(opts, flags, 0);
+	err = vtpm_setup(v, opts, 0, 0);	/* takes the lock: not served */
+	if (err)
+		goto out;
+	err = meta_load(&v->store, &m);
+	if (err)
+		goto out;
+	if (m.encrypted && !v->sealer.encrypted) {
+		err = -ENOKEY;
+		goto out;
+	}
+	err = load_slots(v, &v->store, VTPM_PERM_SLOTS, &pmeta, &v->perm,
+			 &v->perm_len, &v->perm_slot);
+	if (err == -ENOENT)
+		err = -EBADMSG;
+	if (err)
+		goto out;
+	if (v->flags & VTPM_F_ROLLBACK_ANCHOR) {
+		char abuf[32];
+
+		if (!vtpm_anchor_get(&v->gen_anchor, abuf, sizeof(abuf)) && abuf[0] &&
+		    strtoull(abuf, NULL, 10) > pmeta.generation) {
+			err = -ESTALE;
+			goto out;
+		}
+	}
+	err = load_blob(v, VTPM_SUSPEND_NAME, &rmeta, &rec, &rec_len);
+	if (!err && rmeta.base_generation != pmeta.generation) {
+		pr_warn("vTPM %s: suspend record does not follow the permanent state: not exported\n",
+			v->uuid);
+		free_secret(&rec, &rec_len);
+	} else if (err && err != -ENOENT) {
+		goto out;
+	}
+	err = 0;
+	n = 8 + 4 + 4 + v->perm_len + 4 + (rec ? strlen(rmeta.tag) : 0) + 4 + rec_len;
+	buf = malloc(n);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	p = buf;
+	memcpy(p, EXPORT_MAGIC, 8);
+	p = put32(p + 8, m.version);
+	p = put32(p, v->perm_len);
+	memcpy(p, v->perm, v->perm_len);
+	p += v->perm_len;
+	p = put32(p, rec ? strlen(rmeta.tag) : 0);
+	if (rec) {
+		memcpy(p, rmeta.tag, strlen(rmeta.tag));
+		p += strlen(rmeta.tag);
+	}
+	p = put32(p, rec_len);
+	if (rec)
+		memcpy(p, rec, rec_len);
+	*out = buf;
+	*out_len = n;
+out:
+	free_secret(&rec, &rec_len);
+	vtpm_release(v);
+	return libvtpm_err(err);
+}
+
+int vtpm_state_import(const struct vtpm_opts *opts, const uint8_t *in, size_t len)
+{
+	const uint8_t *p = in, *end = in + len, *perm, *rname, *rec;
+	uint32_t version, perm_len, rname_len, rec_len;
+	struct blob_meta meta = { 0 };
+	struct meta m = { 0 };
+	char name[256];
+	struct vtpm *v;
+	size_t blen;
+	int err;
+
+	if (!opts_valid(opts) || !in)
+		return libvtpm_err(-EINVAL);
+	if (len < 8 || memcmp(in, EXPORT_MAGIC, 8))
+		return libvtpm_err(-EBADMSG);
+	p += 8;
+	if (get32(&p, end, &version) || get32(&p, end, &perm_len) ||
+	    (size_t)(end - p) < perm_len || !perm_len)
+		return libvtpm_err(-EBADMSG);
+	perm = p;
+	p += perm_len;
+	if (get32(&p, end, &rname_len) || (size_t)(end - p) < rname_len ||
+	    rname_len >= sizeof(name))
+		return libvtpm_err(-EBADMSG);
+	rname = p;
+	p += rname_len;
+	if (get32(&p, end, &rec_len) || (size_t)(end - p) != rec_len ||
+	    (!rname_len) != (!rec_len) ||
+	    (version != VTPM_TPM_2_0 && version != VTPM_TPM_1_2))
+		return libvtpm_err(-EBADMSG);
+	rec = p;
+	memcpy(name, rname, rname_len);
+	name[rname_len] = '\0';
+	if (g_vtpm)
+		return libvtpm_err(-EALREADY);
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return libvtpm_err(-ENOMEM);
+	g_vtpm = v;
+	v->flags = OPT(opts, flags, 0);
+	v->version = version;
+	err = vtpm_setup(v, opts, 1, !(v->flags & VTPM_F_PLAINTEXT));
+	if (err)
+		goto out;
+	err = meta_load(&v->store, &m);
+	if (err != -ENOENT) {
+		err = err ? err : -EEXIST;
+		goto out;
+	}
+	v->run.ops->destroy(&v->run);
+	v->run.ops->close(&v->run);
+	v->run.ops = NULL;
+	vtpm_anchor_remove(&v->gen_anchor);
+	vtpm_anchor_remove(&v->vol_anchor);
+	err = commit_permanent(v, perm, perm_len);
+	if (err)
+		goto out;
+	v->store.ops->remove(&v->store, VTPM_PERM_SLOTS ".1");
+	if (rec_len) {
+		meta.generation = v->generation + 1;
+		meta.base_generation = v->perm_generation;
+		snprintf(meta.tag, sizeof(meta.tag), "%s", name);
+		err = seal(v, VTPM_SUSPEND_NAME, &meta, rec, rec_len, &blen);
+		if (!err)
+			err = v->store.ops->store(&v->store, VTPM_SUSPEND_NAME, v->sealbuf,
+						  blen, 1);
+		if (err)
+			goto out;
+		v->generation = meta.generation;
+	}
+	m.format = 2;
+	m.version = version;
+	m.encrypted = v->sealer.encrypted;
+	m.created = time(NULL);
+	err = meta_store(&v->store, &m);	/* last: now the vTPM exists */
+	if (!err)
+		pr_info("imported %s vTPM into %s (%s%s)\n",
+			version == VTPM_TPM_1_2 ? "TPM 1.2" : "TPM 2.0", opts->state_dir,
+			m.encrypted ? "encrypted" : "plaintext",
+			rec_len ? ", with a suspend record" : "");
+out:
+	vtpm_release(v);
+	return libvtpm_err(err);
+}

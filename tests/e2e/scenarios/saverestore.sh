@@ -56,6 +56,25 @@ step session-suspended grep -q '^state=suspended$' /var/lib/vtpm/$U.session
 step suspend-record-on-disk test -f /var/lib/vtpm/$U/suspend
 step lease-released test ! -e /var/lib/vtpm/$U.lease
 
+# --- the saved guest's vTPM moved by export/import (migration without
+# shared storage, on one host: exported to this host's own transport key,
+# destroyed, imported, then restored) ----------------------------------------
+step host-key vtpmctl host-key --out /tmp/me.pub
+step export vtpmctl export $U --to /tmp/me.pub --out /tmp/u.vtpm
+VTPM_TRANSPORT_KEY=/tmp/other.key vtpmctl host-key --out /tmp/other.pub >/dev/null 2>&1
+vtpmctl export $U --to /tmp/other.pub --out /tmp/other.vtpm >/dev/null
+vtpmctl import /tmp/other.vtpm >$E2E_OUT/import-other.out 2>&1
+step import-for-other-host-refused grep -q "is meant for another host" $E2E_OUT/import-other.out
+cp /tmp/u.vtpm /tmp/tampered.vtpm
+printf '\001' | dd of=/tmp/tampered.vtpm bs=1 seek=200 conv=notrunc 2>/dev/null
+vtpmctl import /tmp/tampered.vtpm >$E2E_OUT/import-tampered.out 2>&1
+step import-tampered-refused grep -q "does not authenticate: tampered" $E2E_OUT/import-tampered.out
+vtpmctl import /tmp/u.vtpm >$E2E_OUT/import-exists.out 2>&1
+step import-existing-uuid-refused grep -q "already exists here" $E2E_OUT/import-exists.out
+step destroy-after-export vtpmctl destroy $U
+step import vtpmctl import /tmp/u.vtpm
+step imported-with-suspend-record test -f /var/lib/vtpm/$U/suspend
+
 # --- xl restore: the same TPM ------------------------------------------------
 t0=$SECONDS
 step xl-restore xl restore /tmp/gs.save
@@ -77,4 +96,4 @@ xenstore-write /local/domain/$dom3/data/e2e-go 2
 step old-image-refused wait_for 60 grep -q "domain $dom3 carries vTPM session .* a save image older than the vTPM's state" /var/log/syslog
 guest_wait gs 300
 step session-untouched-by-refusal grep -q '^state=ended$' /var/lib/vtpm/$U.session
-rm -f /tmp/gs.save
+rm -f /tmp/gs.save /tmp/*.vtpm

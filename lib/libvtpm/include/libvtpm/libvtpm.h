@@ -293,6 +293,25 @@ LIBVTPM_API int vtpm_state_destroy(const char *state_dir);
 LIBVTPM_API int vtpm_state_rekey(const struct vtpm_opts *opts,
 				 const char *new_key_desc);
 
+/**
+ * @brief The state of the (not served) vTPM in opts->state_dir in
+ * plaintext, for a caller that encrypts it for another host (vtpmctl
+ * export): the newest permanent state and the suspend record, if it
+ * follows that state. Opened with opts' key, as vtpm_new().
+ * @param out  malloc()ed; the caller wipes and frees it
+ * @return 0; -EBUSY if served, -ENOENT, -ENOKEY, -ESTALE, -EBADMSG
+ */
+LIBVTPM_API int vtpm_state_export(const struct vtpm_opts *opts, uint8_t **out,
+				  size_t *out_len);
+
+/**
+ * @brief Make a vTPM in opts->state_dir (must not hold one) from
+ * vtpm_state_export()'s output, sealed with opts' key (this host's).
+ * @return 0; -EEXIST, -EBADMSG for a malformed export
+ */
+LIBVTPM_API int vtpm_state_import(const struct vtpm_opts *opts, const uint8_t *in,
+				  size_t len);
+
 /*
  * The rollback anchor of a vTPM ("gen": its newest permanent-state
  * generation, in the kernel keyring; VTPM_F_ROLLBACK_ANCHOR), for a
