@@ -961,7 +961,7 @@ static int serve_loop(struct server *s, int sigfd)
 			ssize_t n = s->t.ops->recv(&s->t, buf, sizeof(buf));
 
 			if (n == 0) {
-				log_msg(LOG_INFO, "instance removed: TPM powered off");
+				log_msg(LOG_INFO, "instance removed");
 				eof = true;
 			} else if (n == -EAGAIN) {
 				continue;

@@ -361,6 +361,12 @@ int do_destroy(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	lease_break(canon);	/* a lease left by a server of this host */
+	{
+		char sp[4200];	/* its sessions end with it */
+
+		snprintf(sp, sizeof(sp), "%s/%s.session", state_root, canon);
+		unlink(sp);
+	}
 	if (json_output)
 		printf("{\"uuid\": \"%s\", \"destroyed\": true}\n", canon);
 	return EXIT_OK;

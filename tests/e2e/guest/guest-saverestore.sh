@@ -17,11 +17,12 @@ E=4879bc2422049bf7b0d3f857720ff57d598a0a7913e48bf3df959351579280d4
 step pcrreset tpm2_pcrreset 16
 step pcrextend tpm2_pcrextend 16:sha256=$D
 # no resource manager on /dev/tpm0: transients stay loaded until flushed
-tpm2_flushcontext -t >/dev/null 2>&1
-step createprimary tpm2_createprimary -C o -G ecc256 -c prim.ctx
-step create tpm2_create -C prim.ctx -G ecc256 -u key.pub -r key.priv
-step load tpm2_load -C prim.ctx -u key.pub -r key.priv -c key.ctx
-# the key's handle: the newest transient object
+# (libtpms holds three); flush before each command that loads
+ft() { tpm2_flushcontext -t >/dev/null 2>&1; "$@"; }
+step createprimary ft tpm2_createprimary -C o -G ecc256 -c prim.ctx
+step create ft tpm2_create -C prim.ctx -G ecc256 -u key.pub -r key.priv
+step load ft tpm2_load -C prim.ctx -u key.pub -r key.priv -c key.ctx
+# the key's handle: the newest transient object (the parent is the other)
 KH=$(tpm2_getcap handles-transient | sed -n 's/^- *//p' | sort | tail -n1)
 info "key handle $KH"
 echo "message signed before and after the restore" >msg
