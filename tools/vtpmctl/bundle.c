@@ -553,6 +553,12 @@ int do_import(int argc, char **argv)
 			goto out;
 		}
 	}
+	{
+		char sp[4200];	/* a replaced vTPM's sessions are not this one's */
+
+		snprintf(sp, sizeof(sp), "%s/%s.session", state_root, canon);
+		unlink(sp);
+	}
 	if (mkdir_p(state_root, 0700) < 0) {
 		p_err("cannot create %s: %s", state_root, strerror(errno));
 		goto out;

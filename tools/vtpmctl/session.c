@@ -280,6 +280,17 @@ static char *json_with_token(const char *json, const char *canon, const char *ep
 		return NULL;
 	}
 	xs = strstr(brace, "\"xsdata\"");
+	if (xs) {
+		/* "xsdata": { ... } only; anything else (null) is left alone */
+		const char *c = xs + 8;
+
+		while (*c == ' ' || *c == '\n' || *c == '\t' || *c == ':')
+			c++;
+		if (*c != '{') {
+			free(out);
+			return NULL;
+		}
+	}
 	if (xs && (k = strstr(xs, key))) {
 		/* ours already: replace the 32-character value in place */
 		const char *v = strchr(k + strlen(key), '"');
