@@ -424,6 +424,12 @@ t_export_import_to_another_host() {
 	VTPM_TRANSPORT_KEY=$b/transport.key run_rc 1 "$VTPMCTL" -s "$b/state" -k "$b/state.key" import "$WORKDIR/t.vtpm" &&
 		expect_err_line "does not authenticate: tampered" || return 1
 	[ ! -e "$b/state/$u" ] || fail "nothing imported from a tampered bundle" || return 1
+	# cut short, or not a bundle at all
+	head -c 300 "$bundle" >"$WORKDIR/short.vtpm"
+	VTPM_TRANSPORT_KEY=$b/transport.key run_rc 1 "$VTPMCTL" -s "$b/state" -k "$b/state.key" import "$WORKDIR/short.vtpm" &&
+		expect_err_line "truncated or tampered" || return 1
+	VTPM_TRANSPORT_KEY=$b/transport.key run_rc 1 "$VTPMCTL" -s "$b/state" -k "$b/state.key" import "$b/b.pub" &&
+		expect_err_line "is not a vTPM bundle" || return 1
 	VTPM_TRANSPORT_KEY=$b/transport.key run_rc 0 "$VTPMCTL" -s "$b/state" -k "$b/state.key" import "$bundle" || return 1
 	VTPM_TRANSPORT_KEY=$b/transport.key run_rc 1 "$VTPMCTL" -s "$b/state" -k "$b/state.key" import "$bundle" &&
 		expect_err_line "already exists here" || return 1
