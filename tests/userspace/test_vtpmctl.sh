@@ -273,8 +273,9 @@ t_destroy_refused_in_supervisor_restart_gap() {
 	u=$("$VTPMCTL" create) || return 1
 	serve_socket "$u" "$s" --supervise || return 1
 	sup=$SERVE_PID
-	bg_client "$WORKDIR/hold" "$s" getrandom:4 hold
-	wait_for_line "$WORKDIR/hold" getrandom || return 1
+	rm -f "$WORKDIR/hold-gap"
+	bg_client "$WORKDIR/hold-gap" "$s" getrandom:4 hold
+	wait_for_line "$WORKDIR/hold-gap" getrandom || return 1
 	child=$(pgrep -P "$sup" | head -n1)
 	[ -n "$child" ] || fail "supervised server child" "a pid" "none" || return 1
 	kill -9 "$child"
@@ -294,8 +295,9 @@ t_destroy_backend_refused_unless_forced() {
 	local u s=$WORKDIR/s be=$WORKDIR/sysfs
 	u=$("$VTPMCTL" create) || return 1
 	serve_socket "$u" "$s" || return 1
-	bg_client "$WORKDIR/hold" "$s" getrandom:4 hold
-	wait_for_line "$WORKDIR/hold" getrandom || return 1
+	rm -f "$WORKDIR/hold-be"
+	bg_client "$WORKDIR/hold-be" "$s" getrandom:4 hold
+	wait_for_line "$WORKDIR/hold-be" getrandom || return 1
 	kill -9 "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null
 	mkdir -p "$be/vtpm-7-0"
 	echo "$u" >"$be/vtpm-7-0/uuid"
@@ -320,8 +322,9 @@ t_lease_second_host_refused_then_handed_over() {
 	pb=$SERVE_PID
 	VTPM_HOST_ID=host-a serve_socket "$u" "$sa" || return 1
 	pa=$SERVE_PID
-	bg_client "$WORKDIR/hold" "$sa" pcrextend:16:$D32 waitfile:$WORKDIR/a-done
-	wait_for_line "$WORKDIR/hold" "waiting for" || return 1
+	rm -f "$WORKDIR/hold-ho"
+	bg_client "$WORKDIR/hold-ho" "$sa" pcrextend:16:$D32 waitfile:$WORKDIR/a-done
+	wait_for_line "$WORKDIR/hold-ho" "waiting for" || return 1
 	run_rc 0 "$VTPMCTL" lease show "$u" || return 1
 	printf '%s' "$OUT" | grep -q "lease held by host host-a pid $pa since " ||
 		fail "lease show" "held by host host-a pid $pa" "$OUT" || return 1
@@ -329,6 +332,7 @@ t_lease_second_host_refused_then_handed_over() {
 	VTPM_HOST_ID=host-b run_rc 1 "$VTPMCTL" serve --socket "$WORKDIR/sc" --uuid "$u" &&
 		expect_err_line "vTPM $u is being served by another host: lease held by host host-a pid $pa since .*heartbeat" || return 1
 	# host B's guest connects: its server waits for the lease
+	rm -f "$WORKDIR/b"
 	bg_client "$WORKDIR/b" "$sb" pcrread:16
 	wait_for_line "$WORKDIR/serve.log" "serving lease held by host host-a pid $pa" || return 1
 	[ ! -s "$WORKDIR/b" ] || fail "host B served while host A holds the lease" "" "$(cat "$WORKDIR/b")" || return 1
@@ -347,8 +351,9 @@ t_lease_dead_host_needs_explicit_break() {
 	local u s=$WORKDIR/s out
 	u=$("$VTPMCTL" create) || return 1
 	VTPM_HOST_ID=host-a serve_socket "$u" "$s" || return 1
-	bg_client "$WORKDIR/hold" "$s" getrandom:4 hold
-	wait_for_line "$WORKDIR/hold" getrandom || return 1
+	rm -f "$WORKDIR/hold-dead"
+	bg_client "$WORKDIR/hold-dead" "$s" getrandom:4 hold
+	wait_for_line "$WORKDIR/hold-dead" getrandom || return 1
 	kill -9 "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null
 	[ -f "$VTPM_STATE_DIR/$u.lease" ] || fail "lease left by the killed server" "$u.lease" "$(ls -a "$VTPM_STATE_DIR")" || return 1
 	VTPM_HOST_ID=host-b run_rc 1 "$VTPMCTL" serve --socket "$s" --uuid "$u" &&
@@ -366,8 +371,9 @@ t_lease_dead_host_needs_explicit_break() {
 	[ ! -e "$VTPM_STATE_DIR/$u.lease" ] || fail "lease released at exit" || return 1
 	# the lease of a host that died mid-serve, broken by the admin
 	VTPM_HOST_ID=host-a serve_socket "$u" "$s" || return 1
-	bg_client "$WORKDIR/hold" "$s" getrandom:4 hold
-	wait_for_line "$WORKDIR/hold" getrandom || return 1
+	rm -f "$WORKDIR/hold-dead"
+	bg_client "$WORKDIR/hold-dead" "$s" getrandom:4 hold
+	wait_for_line "$WORKDIR/hold-dead" getrandom || return 1
 	kill -9 "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null
 	VTPM_HOST_ID=host-b run_rc 0 "$VTPMCTL" lease break --force "$u" || return 1
 	VTPM_HOST_ID=host-b serve_socket "$u" "$s" || return 1
@@ -384,6 +390,7 @@ t_lease_lost_stops_serving() {
 	local u s=$WORKDIR/s out
 	u=$("$VTPMCTL" create) || return 1
 	VTPM_LEASE_BEAT_S=1 VTPM_HOST_ID=host-a serve_socket "$u" "$s" || return 1
+	rm -f "$WORKDIR/c" "$WORKDIR/go"
 	bg_client "$WORKDIR/c" "$s" getrandom:4 waitfile:$WORKDIR/go getrandom:4
 	wait_for_line "$WORKDIR/c" "waiting for" || return 1
 	VTPM_HOST_ID=host-b run_rc 0 "$VTPMCTL" lease break --force "$u" || return 1
