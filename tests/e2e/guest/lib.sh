@@ -15,6 +15,8 @@ step() {
 info() { echo "E2E-INFO $*"; }
 # load_tpmfront: the Debian kernel's own, unmodified xen-tpmfront
 load_tpmfront() { insmod /lib/modules/xen-tpmfront.ko; }
+# load_tpmfront_patched: the same driver with frontend/patches/ applied
+load_tpmfront_patched() { insmod /lib/modules/patched/xen-tpmfront.ko; }
 # tpm2 with the device TCTI, as a guest user would run it
 export TPM2TOOLS_TCTI=device:/dev/tpm0
 # hex_of FILE: lowercase hex, no spaces

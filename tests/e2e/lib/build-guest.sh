@@ -15,7 +15,9 @@ done
 
 bins="/usr/bin/tpm2 /usr/bin/xenstore-read /usr/bin/xenstore-write /usr/bin/xenstore-ls
 /usr/bin/xenstore-exists /usr/sbin/tcsd /usr/sbin/tpm_version /usr/sbin/tpm_nvdefine
-/usr/bin/openssl"
+/usr/bin/openssl
+/usr/sbin/tpm_createek /usr/sbin/tpm_takeownership /usr/sbin/tpm_getpubek
+/usr/bin/tpm_sealdata /usr/bin/tpm_unsealdata"
 libs="/usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0"
 copy_closure() { # copies files + their shared libraries out of $root
 	local f
@@ -34,15 +36,30 @@ copy_closure $bins $libs
 # tpm2_* names, as the package installs them
 for l in "$root"/usr/bin/tpm2_*; do ln -sf tpm2 "$t/usr/bin/$(basename "$l")"; done
 cp "$root/lib/modules/$KVER/kernel/drivers/char/tpm/xen-tpmfront.ko" "$t/lib/modules/"
+# The patched frontend (frontend/patches/), built here for the same kernel:
+# the guests of scenario "frontend" load it instead of the stock one.
+"$TOP/frontend/prepare.sh" "$t/tpmfront-src" || die "the frontend series does not apply"
+make -s -C "$KDIR" M="$t/tpmfront-src" modules >"$t/tpmfront-build.log" 2>&1 ||
+	die "building the patched xen-tpmfront failed: $(tail -n 5 "$t/tpmfront-build.log")"
+mkdir -p "$t/lib/modules/patched"
+cp "$t/tpmfront-src/xen-tpmfront.ko" "$t/lib/modules/patched/"
+rm -rf "$t/tpmfront-src" "$t/tpmfront-build.log"
 printf 'root:x:0:0:root:/root:/bin/sh\ntss:x:100:105:TPM software stack:/var/lib/tpm:/bin/false\n' >"$t/etc/passwd"
 printf 'root:x:0:\ntss:x:105:\n' >"$t/etc/group"
 printf '127.0.0.1 localhost\n::1 localhost\n' >"$t/etc/hosts"
+# As Debian installs it (scenario tpm12 runs tcsd without it once, to
+# show its crash after the first client).
+printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$t/etc/nsswitch.conf"
 # trousers' tcsd (TPM 1.2 guests): its state dir owned by tss, its config root:tss 0640
 mkdir -p "$t/var/lib/tpm"; cp "$root/etc/tcsd.conf" "$t/etc/tcsd.conf"
 chown 100:105 "$t/var/lib/tpm"; chown 0:105 "$t/etc/tcsd.conf"; chmod 0640 "$t/etc/tcsd.conf"
 # Our own guest-side tools, static so they need nothing from the image.
 gcc -static -O2 -Wall -Wextra -o "$t/bin/tpm-rawbench" "$E2E_DIR/tools/tpm-rawbench.c" ||
 	die "building tpm-rawbench failed"
+# (libcrypto's static archive warns about glibc's resolver: not used here)
+gcc -static -O2 -Wall -Wextra -o "$t/bin/ima-replay" "$E2E_DIR/tools/ima-replay.c" -lcrypto \
+	>"$t/ima-replay.log" 2>&1 || die "building ima-replay failed: $(grep -v 'statically linked' "$t/ima-replay.log" | tail -n 5)"
+rm -f "$t/ima-replay.log"
 install -m 0755 "$E2E_DIR/guest/init" "$t/init"
 cp "$E2E_DIR"/guest/*.sh "$t/guest/"
 mkdir -p "$t/guest/attest" && cp "$TOP/tests/attest/attest-guest.sh" "$t/guest/attest/"
