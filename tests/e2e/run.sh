@@ -12,6 +12,8 @@
 #   E2E_ACCEL=auto|kvm|tcg   auto (default) uses KVM only where nested
 #                            virtualisation really exists, else TCG
 #   E2E_TIMEOUT=SECONDS      whole-run limit (default 2400)
+#   E2E_CPU=MODEL            QEMU CPU model instead of Nehalem/host (scenario
+#                            hvm: E2E_CPU=EPYC,+svm gives Xen SVM under TCG)
 #   VTPM_CACHE_DIR=DIR       image cache (default /var/tmp/xen-tpmback-cache)
 #   E2E_RUN_DIR=DIR          where logs go (default build/e2e/<time>-<what>.XXX,
 #                            a new directory for every run)
@@ -38,12 +40,14 @@ set -euo pipefail
 preflight=0
 if [ "${1:-}" = --preflight ]; then preflight=1; shift; fi
 [ $# -gt 0 ] || set -- all
-case "$1" in
+# all, demo and bench are lists only on their own: "bench tpm12" is two
+# scenarios.
+case "$*" in
 # stall with the backend scenarios: like them it runs without vtpm-tools
 # (whose rule would start vtpmctl), which vtpm and later ones install;
 # packages last: it purges them. (manager and manager-reboot, testbed runs
 # of their own under systemd, are not in all yet: make check-manager.)
-all) scenarios=(plumbing backend rehandshake stall vtpm saverestore tpm12 statefull packages) ;;
+all) scenarios=(plumbing backend rehandshake stall vtpm saverestore tpm12 frontend statefull packages) ;;
 demo) scenarios=(demo) ;;
 bench) scenarios=(bench) ;;
 *) scenarios=("$@") ;;
@@ -55,7 +59,7 @@ done
 # The run directory's name says when and what, briefly: "all", "demo", the
 # one scenario, or the first and how many more. mktemp makes it unique, so
 # two runs started in the same second do not share it.
-case "$1" in
+case "$*" in
 all | demo | bench) label=$1 ;;
 *) label=${scenarios[0]}; [ ${#scenarios[@]} -eq 1 ] || label+="+$((${#scenarios[@]} - 1))" ;;
 esac
@@ -215,9 +219,18 @@ cp "$RUN"/debs/*.deb "$inj/debs/"
 fi
 rm -f "$inj"/debs/*-dbgsym_*.deb
 log "packages built ($((SECONDS - t_deb)) s): $(cd "$inj/debs" && echo *.deb)"
+# The IMA guest's kernel, with the patched frontend built in (scenario
+# frontend): cached under its own lock; the first build takes minutes.
+case " ${scenarios[*]} " in *" frontend "*)
+	"$E2E_DIR/lib/build-guest-kernel.sh" "$inj/artefacts/vmlinuz-tpmfront" ||
+		log "the IMA guest kernel was not built: scenario frontend will fail" ;;
+esac
 # Test tools that are not part of the product: the test responder.
 art() { [ -e "$TOP/$1" ] && cp -a "$TOP/$1" "$inj/artefacts/" || log "artefact $1 not built"; }
 art tests/responder/vtpm-responder
+# tpm-rawbench for dom0 too (scenario bench: the path without a guest)
+gcc -static -O2 -o "$inj/artefacts/tpm-rawbench" "$E2E_DIR/tools/tpm-rawbench.c" ||
+	log "tpm-rawbench for dom0 not built"
 rm -f "$RUN/inject.ext4"
 mkfs.ext4 -q -F -L e2e -d "$inj" "$RUN/inject.ext4" 512M
 
@@ -306,6 +319,8 @@ boot() { # boot ACCEL K -> starts QEMU in the background, pid in $qpid
 	local acc=$1 k=$2 accel_opt cpu
 	if [ "$acc" = kvm ]; then accel_opt=kvm; cpu=host
 	else accel_opt=tcg,thread=multi; cpu=Nehalem; fi
+	# E2E_CPU: another QEMU CPU model (scenario hvm: an AMD model with svm)
+	cpu=${E2E_CPU:-$cpu}
 	local xen_cmd="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2"
 	xen_cmd+=" loglvl=all guest_loglvl=all noreboot xpti=no pv-l1tf=no spec-ctrl=no"
 	local dom0_cmd="console=hvc0 earlyprintk=xen loglevel=5 e2e.init=$E2E_INIT e2e.boot=$k e2e.boots=$e2e_boots"
