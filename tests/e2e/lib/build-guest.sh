@@ -47,9 +47,6 @@ rm -rf "$t/tpmfront-src" "$t/tpmfront-build.log"
 printf 'root:x:0:0:root:/root:/bin/sh\ntss:x:100:105:TPM software stack:/var/lib/tpm:/bin/false\n' >"$t/etc/passwd"
 printf 'root:x:0:\ntss:x:105:\n' >"$t/etc/group"
 printf '127.0.0.1 localhost\n::1 localhost\n' >"$t/etc/hosts"
-# As Debian installs it (scenario tpm12 runs tcsd without it once, to
-# show its crash after the first client).
-printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$t/etc/nsswitch.conf"
 # trousers' tcsd (TPM 1.2 guests): its state dir owned by tss, its config root:tss 0640
 mkdir -p "$t/var/lib/tpm"; cp "$root/etc/tcsd.conf" "$t/etc/tcsd.conf"
 chown 100:105 "$t/var/lib/tpm"; chown 0:105 "$t/etc/tcsd.conf"; chmod 0640 "$t/etc/tcsd.conf"
