@@ -220,10 +220,10 @@ fi
 rm -f "$inj"/debs/*-dbgsym_*.deb
 log "packages built ($((SECONDS - t_deb)) s): $(cd "$inj/debs" && echo *.deb)"
 # The IMA guest's kernel, with the patched frontend built in (scenario
-# frontend): cached under its own lock; the first build takes minutes.
-case " ${scenarios[*]} " in *" frontend "*)
+# frontend-ima): cached under its own lock; the first build takes minutes.
+case " ${scenarios[*]} " in *" frontend-ima "*)
 	"$E2E_DIR/lib/build-guest-kernel.sh" "$inj/artefacts/vmlinuz-tpmfront" ||
-		log "the IMA guest kernel was not built: scenario frontend will fail" ;;
+		log "the IMA guest kernel was not built: scenario frontend-ima will fail" ;;
 esac
 # Test tools that are not part of the product: the test responder.
 art() { [ -e "$TOP/$1" ] && cp -a "$TOP/$1" "$inj/artefacts/" || log "artefact $1 not built"; }

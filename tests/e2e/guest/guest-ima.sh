@@ -1,9 +1,10 @@
 # shellcheck shell=bash
-# Guest side of scenarios/frontend.sh, second guest: the testbed's own guest
+# Guest side of scenarios/frontend-ima.sh: the testbed's own guest
 # kernel (tests/e2e/lib/build-guest-kernel.sh) with the patched xen-tpmfront
 # built in, booted with ima_policy=tcb ima_template=ima-ng ima_hash=sha256.
 RM=device:/dev/tpmrm0
 export TPM2TOOLS_TCTI=$RM
+info "tpm at boot: $(dmesg | grep -iE "tpm|vtpm|ima" | tail -n 8 | tr "\n" "|")"
 step tpm-builtin sh -c '[ "$(cat /sys/class/tpm/tpm0/tpm_version_major)" = 2 ] && test -c /dev/tpmrm0'
 step ima-not-bypassed sh -c '! dmesg | grep -q "TPM-bypass"'
 mount -t securityfs securityfs /sys/kernel/security
