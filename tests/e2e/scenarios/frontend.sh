@@ -17,6 +17,7 @@ need xl-create-patched12 guest_create fpatched12 guest-frontend12 "vtpm=[\"backe
 if step fpatched-phase1 wait_for 300 grep -aq 'E2E-INFO fe-phase1' "$(guest_log fpatched)"; then
 	step xl-save xl save fpatched /tmp/fpatched.save &&
 		step xl-restore xl restore /tmp/fpatched.save &&
+		step new-server-started wait_for 60 sh -c 'test -s /run/vtpm/vtpm-$(xl domid fpatched)-0.pid' &&
 		step tell-restored sh -c 'xenstore-write /local/domain/$(xl domid fpatched)/data/e2e-go restored'
 	rm -f /tmp/fpatched.save
 fi
