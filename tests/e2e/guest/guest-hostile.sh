@@ -1,0 +1,121 @@
+# A malicious frontend: tpm-hostile.ko instead of xen-tpmfront, on four vtpm
+# devices at once, does what a hostile guest can do to the backend (see
+# tests/e2e/hostile/tpm-hostile.c). Each case checks what the backend
+# answered, then that the device still serves a valid command (after a
+# re-handshake where the backend rightly stopped listening). dom0 checks
+# its own side (no oops, no leak) and that another guest kept working.
+H=/sys/bus/xen/devices/vtpm-0/hostile
+be=$(xenstore-read device/vtpm/0/backend)
+wait_state() { # SECONDS NODE VALUE
+	local t=$(( $1 * 5 ))
+	while [ $t -gt 0 ]; do
+		[ "$(xenstore-read "$2" 2>/dev/null)" = "$3" ] && return 0
+		sleep 0.2; t=$((t - 1))
+	done
+	echo "$2 is $(xenstore-read "$2" 2>&1), not $3"; return 1
+}
+act() { echo "$2" >"/sys/bus/xen/devices/vtpm-$1/hostile" 2>/dev/null; cat "/sys/bus/xen/devices/vtpm-$1/hostile"; }
+# expect NAME ACTION REGEX: ACTION on vtpm-0; its result must match REGEX
+expect() {
+	local r; r=$(act 0 "$2")
+	if echo "$r" | grep -Eq "$3"; then pass "$1" "$r"; else fail "$1" "'$2' gave '$r', expected /$3/"; fi
+}
+VALID='^state=2 len=20 rc=0x0$'
+# works NAME [DEV]: a valid command succeeds within 60 s (a server still
+# busy with a cancelled key generation answers TPM failures meanwhile)
+works() {
+	local d=${2:-0} i r
+	for i in $(seq 60); do
+		r=$(act "$d" "submit 12 12 0 0")
+		echo "$r" | grep -Eq "$VALID" && { pass "$1" "$r (try $i)"; return 0; }
+		sleep 1
+	done
+	fail "$1" "vtpm-$d: no valid answer in 60 s, last '$r'"
+}
+reconnect() { # the frontend closes and handshakes again on vtpm-0
+	act 0 "xs 6" >/dev/null; wait_state 20 "$be/state" 6 || return 1
+	act 0 "xs 1" >/dev/null; wait_state 20 "$be/state" 2 || return 1
+	act 0 connect >/dev/null; wait_state 30 "$be/state" 4
+}
+
+step hostile-load insmod /lib/modules/tpm-hostile.ko
+for d in 0 1 2 3; do
+	step "connect-$d" sh -c "echo connect > /sys/bus/xen/devices/vtpm-$d/hostile"
+	step "connected-$d" wait_state 60 "$(xenstore-read device/vtpm/$d/backend)/state" 4
+done
+works valid-command
+
+# Lengths and headers: answered by the backend itself with TPM_RC_COMMAND_SIZE.
+expect length-0 "submit 0 12 0 0" '^state=2 len=10 rc=0x142$'
+expect length-9 "submit 9 9 0 0" '^state=2 len=10 rc=0x142$'
+expect length-4089 "submit 4089 4089 0 0" '^state=2 len=10 rc=0x142$'
+expect length-4294967295 "submit 4294967295 12 0 0" '^state=2 len=10 rc=0x142$'
+expect header-disagrees "submit 12 13 0 0" '^state=2 len=10 rc=0x142$'
+expect locality-4 "submit 12 12 4 0" '^state=2 len=10 rc=0x107$'
+works after-bad-lengths
+
+# Backend-only state written by the guest: ignored.
+act 0 "page 2" >/dev/null
+works after-guest-writes-finish
+# SUBMIT again and again while the command is in flight: one answer.
+expect submit-while-in-flight "resubmit 50" "$VALID"
+# The page rewritten while the backend works: answered, from one copy.
+expect rewrite-during-command "rewrite 300" '^state=2 len=(1[0-9]|20) '
+works after-rewrite
+# An event storm: 200000 notifications.
+step event-storm sh -c "echo 'storm 200000' > $H"
+works after-storm
+# CANCEL at different moments of a key generation.
+for ms in 0 5 50 400; do
+	act 0 keygen >/dev/null
+	expect "cancel-after-${ms}ms" "cancel $ms" '^state=(0|2) '
+done
+works after-cancels
+
+# An unknown state byte: the backend stops listening (channel masked) ...
+expect unknown-state "page 7" '^timeout state=7'
+expect ignored-while-broken "submit 12 12 0 0" '^timeout '
+step reconnect-after-unknown-state reconnect
+works after-unknown-state
+# ... as for extra pages, which no backend implements.
+expect extra-pages "submit 12 12 0 1" '^timeout '
+step reconnect-after-extra-pages reconnect
+works after-extra-pages
+
+# xenstore states flapping, 10 rounds through every state.
+for i in 1 2 3 4 5 6 7 8 9 10; do for s in 1 3 4 5 6 3 4 2 7 8 5; do act 0 "xs $s" >/dev/null; done; done
+step reconnect-after-flapping reconnect
+works after-flapping
+# Closed in the middle of a command.
+act 0 keygen >/dev/null
+act 0 "xs 5" >/dev/null; act 0 "xs 6" >/dev/null
+step closed-mid-command wait_state 30 "$be/state" 6
+step reconnect-after-closed-mid-command reconnect
+works after-closed-mid-command
+
+# Invalid ring-ref and event-channel: the backend refuses to connect.
+bad_connect() { # what
+	act 0 "xs 6" >/dev/null; wait_state 20 "$be/state" 6 || return 1
+	act 0 "xs 1" >/dev/null; wait_state 20 "$be/state" 2 || return 1
+	act 0 "connect $1" >/dev/null
+	sleep 5
+	local s; s=$(xenstore-read "$be/state")
+	[ "$s" != 4 ] || { echo "backend connected with $1"; return 1; }
+	echo "backend state $s with $1"
+}
+step invalid-ring-ref bad_connect ref=1000000
+step reconnect-after-invalid-ring-ref reconnect
+works after-invalid-ring-ref
+step invalid-event-channel bad_connect port=4000
+step reconnect-after-invalid-event-channel reconnect
+works after-invalid-event-channel
+
+# Many devices at once: storms on all four together, then each still works.
+for d in 0 1 2 3; do (echo "storm 100000" >/sys/bus/xen/devices/vtpm-$d/hostile) & done
+wait
+for d in 0 1 2 3; do works "after-parallel-storms-$d" $d; done
+
+# Vanishing without Closing: a key generation in flight, then dom0 destroys us.
+act 0 keygen >/dev/null
+info "hostile-vanish-ready"
+sleep 600
