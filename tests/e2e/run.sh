@@ -195,6 +195,9 @@ cp "$E2E_DIR/dom0/dom0-lib.sh" "$inj/lib/"
 cp "$TOP"/tests/attest/attest-*.sh "$inj/lib/"	# the attest scenario's verifier
 cp "$E2E_DIR"/scenarios/*.sh "$inj/scenarios/"
 printf '%s\n' "${scenarios[@]}" >"$inj/scenarios.list"
+# Scenario parameters from the host's environment (churn's sizes, the
+# hostile scenario's full set).
+env | grep -E '^E2E_(CHURN|HOSTILE)_[A-Z]+=[0-9]+$' >"$inj/e2e.env" || true
 "$E2E_DIR/lib/build-guest.sh" "$ROOTFS_DIR" "$inj/guest.cpio.gz"
 exec 7>"$CACHE/.use.lock"
 flock -s 7

@@ -38,6 +38,16 @@ reconnect() { # the frontend closes and handshakes again on vtpm-0
 	act 0 connect >/dev/null; wait_state 30 "$be/state" 4
 }
 
+# dom0 says how much: "full" (make hostile) or "quick" (make check): the
+# quick run leaves out the slow cases (key generations, waits for the
+# backend's connect rate limit) but keeps one of each kind.
+mode=
+for i in $(seq 150); do
+	mode=$(xenstore-read data/hostile-mode 2>/dev/null) && break
+	sleep 0.2
+done
+info "hostile mode: ${mode:=quick}"
+full() { [ "$mode" = full ]; }
 step hostile-load insmod /lib/modules/tpm-hostile.ko
 for d in 0 1 2 3; do
 	step "connect-$d" sh -c "echo connect > /sys/bus/xen/devices/vtpm-$d/hostile"
@@ -66,7 +76,8 @@ works after-rewrite
 step event-storm sh -c "echo 'storm 200000' > $H"
 works after-storm
 # CANCEL at different moments of a key generation.
-for ms in 0 5 50 400; do
+full && cancels="0 5 50 400" || cancels=50
+for ms in $cancels; do
 	act 0 keygen >/dev/null
 	expect "cancel-after-${ms}ms" "cancel $ms" '^state=(0|2) '
 done
@@ -79,9 +90,9 @@ step reconnect-after-unknown-state reconnect
 works after-unknown-state
 # ... as for extra pages, which no backend implements.
 expect extra-pages "submit 12 12 0 1" '^timeout '
-step reconnect-after-extra-pages reconnect
-works after-extra-pages
+full && step reconnect-after-extra-pages reconnect && works after-extra-pages
 
+if full; then
 # xenstore states flapping, 10 rounds through every state.
 for i in 1 2 3 4 5 6 7 8 9 10; do for s in 1 3 4 5 6 3 4 2 7 8 5; do act 0 "xs $s" >/dev/null; done; done
 step reconnect-after-flapping reconnect
@@ -109,13 +120,16 @@ works after-invalid-ring-ref
 step invalid-event-channel bad_connect port=4000
 step reconnect-after-invalid-event-channel reconnect
 works after-invalid-event-channel
+fi
 
 # Many devices at once: storms on all four together, then each still works.
-for d in 0 1 2 3; do (echo "storm 100000" >/sys/bus/xen/devices/vtpm-$d/hostile) & done
+# (quick: vtpm-0 is left broken by the extra-pages case)
+devs="1 2 3"; full && devs="0 1 2 3"
+for d in $devs; do (echo "storm 100000" >/sys/bus/xen/devices/vtpm-$d/hostile) & done
 wait
-for d in 0 1 2 3; do works "after-parallel-storms-$d" $d; done
+for d in $devs; do works "after-parallel-storms-$d" $d; done
 
 # Vanishing without Closing: a key generation in flight, then dom0 destroys us.
-act 0 keygen >/dev/null
+act 1 keygen >/dev/null
 info "hostile-vanish-ready"
 sleep 600

@@ -25,6 +25,9 @@ need good-guest-running wait_for 300 grep -aq 'E2E-INFO good-running' "$(guest_l
 need hostile-guest guest_create hg-evil guest-hostile \
 	"vtpm=[\"backend=0,uuid=$UH0\",\"backend=0,uuid=$UH1\",\"backend=0,uuid=$UH2\",\"backend=0,uuid=$UH3\"]" || return
 evil=$(guest_domid hg-evil)
+# E2E_HOSTILE_FULL=1 (make hostile): every case; else the quick set.
+[ -f /e2e/e2e.env ] && . /e2e/e2e.env
+xenstore-write /local/domain/$evil/data/hostile-mode "$([ "${E2E_HOSTILE_FULL:-0}" = 1 ] && echo full || echo quick)"
 t0=$SECONDS
 step hostile-cases-ran wait_for 1200 grep -aq 'E2E-INFO hostile-vanish-ready' "$(guest_log hg-evil)"
 say "hostile cases took $((SECONDS - t0)) s"

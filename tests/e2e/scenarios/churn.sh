@@ -1,0 +1,74 @@
+# shellcheck shell=bash
+# churn: servers killed in the middle of commands, and guests with vTPMs
+# created and destroyed in rounds; afterwards dom0 holds nothing of them:
+# no backend node, server process, irq or dying domain (a leaked grant
+# mapping keeps a domain dying), and xen-tpmback unloads.
+#   E2E_CHURN_KILLS   kill -9 of the serving process mid-command (default 20)
+#   E2E_CHURN_GUESTS  guests per round (default 4)
+#   E2E_CHURN_ROUNDS  rounds (default 2)
+# make churn runs 100 kills and 10 rounds of 20 guests (/e2e/e2e.env).
+[ -f /e2e/e2e.env ] && . /e2e/e2e.env
+K=${E2E_CHURN_KILLS:-20} G=${E2E_CHURN_GUESTS:-4} R=${E2E_CHURN_ROUNDS:-2}
+UK=c4a2c4a2-0000-4000-8000-00000000c111
+no_dying_domain() { ! xl list | awk 'NR > 1 && $1 != "Domain-0"' | grep -q .; }
+servers() { pgrep -f 'vtpmctl serve' | wc -l; }
+backend_nodes() { xenstore-list /local/domain/0/backend/vtpm 2>/dev/null | wc -l; }
+say "kills $K, guests $G per round, rounds $R"
+
+need install-stack install_vtpm_stack || return
+need create-killed vtpmctl create --uuid $UK || return
+# --- servers killed mid-command ------------------------------------------------
+need loop-guest guest_create ck guest-churn-loop "vtpm=[\"backend=0,uuid=$UK\"]" || return
+dk=$(guest_domid ck)
+need loop-running wait_for 300 grep -aq 'E2E-INFO loop-running' "$(guest_log ck)" || return
+sup=$(cat /run/vtpm/vtpm-$dk-0.pid 2>/dev/null)
+killed=0
+for i in $(seq 1 "$K"); do
+	child=$(pgrep -P "$sup" -f 'vtpmctl serve' | head -n1)
+	[ -n "$child" ] || { wait_for 10 sh -c "pgrep -P $sup >/dev/null"; child=$(pgrep -P "$sup" | head -n1); }
+	[ -n "$child" ] || break
+	kill -9 "$child" && killed=$((killed + 1))
+	# the supervisor restarts it; it gives up after 5 restarts in 10 s
+	wait_for 10 sh -c "pgrep -P $sup >/dev/null && [ \"\$(pgrep -P $sup)\" != $child ]" || break
+	sleep 2.2
+done
+step servers-killed-mid-command sh -c "[ $killed -eq $K ]" || say "killed $killed of $K"
+xenstore-write /local/domain/$dk/data/e2e-go stop
+guest_wait ck 120
+step loop-guest-servers-exit wait_for 30 sh -c "! pgrep -f 'vtpmctl serve.*vtpm-$dk-' >/dev/null"
+# --- guests created and destroyed in rounds ----------------------------------
+GUEST_MEMORY=80
+for n in $(seq 1 "$G"); do
+	vtpmctl create --uuid "c4a2c4a2-0000-4000-8000-$(printf '%012d' "$n")" >/dev/null ||
+		fail "create-$n" "vtpmctl create failed"
+done
+t0=$SECONDS
+for r in $(seq 1 "$R"); do
+	for n in $(seq 1 "$G"); do
+		guest_create "cg$n" guest-churn-once \
+			"vtpm=[\"backend=0,uuid=c4a2c4a2-0000-4000-8000-$(printf '%012d' "$n")\"]" ||
+			fail "round-$r-create-$n" "xl create failed (see out/$SCENARIO.xl-create-cg$n.log)"
+	done
+	# even rounds: the guests vanish (xl destroy) while they boot and
+	# handshake; odd rounds: each serves one command and powers off
+	if [ $((r % 2)) -eq 0 ]; then
+		sleep $((r % 7 + 3))
+		for n in $(seq 1 "$G"); do xl destroy "cg$n" >/dev/null 2>&1; rm -f "$(guest_log "cg$n")"; done
+		step "round-$r-destroyed" wait_for 60 no_dying_domain
+		continue
+	fi
+	ok=0
+	for n in $(seq 1 "$G"); do
+		guest_wait "cg$n" 600 >/dev/null && grep -aq 'E2E-STEP once PASS' "$(guest_log "cg$n")" && ok=$((ok + 1))
+		cp "$(guest_log "cg$n")" "$E2E_OUT/churn-r$r-cg$n.log" 2>/dev/null
+		rm -f "$(guest_log "cg$n")"
+	done
+	step "round-$r-all-served" sh -c "[ $ok -eq $G ]" || say "round $r: $ok of $G guests served"
+done
+say "$R rounds of $G guests in $((SECONDS - t0)) s"
+step no-backend-nodes wait_for 30 sh -c "[ \$(xenstore-list /local/domain/0/backend/vtpm 2>/dev/null | wc -l) -eq 0 ]"
+step no-servers wait_for 30 sh -c "! pgrep -f 'vtpmctl serve' >/dev/null"
+step no-dying-domain wait_for 30 no_dying_domain
+step no-irqs sh -c "! grep -q xen-tpmback /proc/interrupts"
+step rmmod rmmod xen_tpmback
+step dmesg-clean sh -c "! dmesg | grep -E 'BUG:|WARNING:|Oops|general protection|Call Trace'"
