@@ -56,6 +56,7 @@ static struct {
 	int wait;
 	unsigned int wait_ms;
 	int uffd_read;
+	int abuse;
 } opt = {
 	.dev = "/dev/xen/tpmback",
 	.domid = -1,
@@ -100,6 +101,9 @@ static void print_usage(int status)
 "  --uffd-read            read the first message into a buffer whose pages\n"
 "                         fault through a userfaultfd nobody serves: the\n"
 "                         read never returns (logs 'UFFD-READ blocked')\n"
+"  --abuse                once attached, misuse the chardev as a buggy\n"
+"                         server would (see abuse()); logs 'ABUSE <what>\n"
+"                         errno=E' for each, then serves normally\n"
 "  --pidfile FILE         write the pid here\n"
 "  --device PATH          default /dev/xen/tpmback\n"
 "Prints 'vtpm-responder: ready domid=D devid=N uuid=U' once attached.\n"
@@ -288,6 +292,64 @@ static int attach_device(void)
 
 
 /*
+ * --abuse: what a buggy or compromised server can do to the chardev
+ * besides malformed answers, each logged as "ABUSE <what> errno=<n>" for
+ * the scenario to check: a response with no command pending (-EPIPE, an
+ * oversized one too), a second attacher to the same instance (-EBUSY),
+ * another attach on an attached fd (-EISCONN), an attach to an instance
+ * that does not exist (-ENOENT), read and write on an fd never attached
+ * (-ENOTCONN), an unknown ioctl (-ENOTTY). The instance must serve
+ * normally afterwards.
+ */
+static void abuse(int fd)
+{
+	struct xen_tpmback_attach a = { 0 };
+	uint8_t buf[sizeof(struct xen_tpmback_msg) + 5000];
+	struct xen_tpmback_msg *m = (struct xen_tpmback_msg *)buf;
+	static const uint8_t ok[10] = { 0x80, 0x01, 0, 0, 0, 10, 0, 0, 0, 0 };
+	int fd2;
+	ssize_t n;
+
+	memset(buf, 0, sizeof(buf));
+	m->type = XEN_TPMBACK_MSG_RSP;
+	m->seq = 12345;
+	m->len = sizeof(ok);
+	memcpy(buf + sizeof(*m), ok, sizeof(ok));
+	n = write(fd, buf, sizeof(*m) + sizeof(ok));
+	log_line("ABUSE write-no-command errno=%d\n", n < 0 ? errno : 0);
+	m->len = 4900;
+	n = write(fd, buf, sizeof(*m) + 4900);
+	log_line("ABUSE write-oversize errno=%d\n", n < 0 ? errno : 0);
+
+	if (parse_uuid(opt.uuid ? opt.uuid : "", a.uuid) == 0)
+		a.flags = XEN_TPMBACK_ATTACH_BY_UUID;
+	else {
+		a.domid = opt.domid;
+		a.devid = opt.devid;
+	}
+	n = ioctl(fd, XEN_TPMBACK_IOC_ATTACH, &a);
+	log_line("ABUSE attach-again errno=%d\n", n < 0 ? errno : 0);
+
+	fd2 = open(opt.dev, O_RDWR | O_CLOEXEC);
+	if (fd2 < 0)
+		die("open %s: %s", opt.dev, strerror(errno));
+	n = ioctl(fd2, XEN_TPMBACK_IOC_ATTACH, &a);
+	log_line("ABUSE second-attacher errno=%d\n", n < 0 ? errno : 0);
+	n = read(fd2, buf, sizeof(buf));
+	log_line("ABUSE read-unattached errno=%d\n", n < 0 ? errno : 0);
+	m->len = sizeof(ok);
+	n = write(fd2, buf, sizeof(*m) + sizeof(ok));
+	log_line("ABUSE write-unattached errno=%d\n", n < 0 ? errno : 0);
+	memset(&a, 0, sizeof(a));
+	a.domid = 32000;
+	n = ioctl(fd2, XEN_TPMBACK_IOC_ATTACH, &a);
+	log_line("ABUSE attach-vanished errno=%d\n", n < 0 ? errno : 0);
+	n = ioctl(fd2, _IO(XEN_TPMBACK_IOC_MAGIC, 0x7f), 0);
+	log_line("ABUSE unknown-ioctl errno=%d\n", n < 0 ? errno : 0);
+	close(fd2);
+}
+
+/*
  * Malformed responses, as a buggy server would write them: both must be
  * refused by the kernel (-EINVAL, then -EPIPE once the command has been
  * failed), and neither may reach the guest.
@@ -430,6 +492,7 @@ int main(int argc, char **argv)
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "uffd-read", no_argument, NULL, 'U' },
 		{ "device", required_argument, NULL, 'D' },
+		{ "abuse", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -474,6 +537,9 @@ int main(int argc, char **argv)
 		case 'D':
 			opt.dev = optarg;
 			break;
+		case 'A':
+			opt.abuse = 1;
+			break;
 		case 'h':
 			print_usage(0);
 			break;
@@ -504,6 +570,8 @@ int main(int argc, char **argv)
 		ctrl_fd = connect_unix(opt.ctrl);
 
 	fd = attach_device();
+	if (opt.abuse)
+		abuse(fd);
 	if (opt.uffd_read)
 		uffd_read(fd);
 	serve(fd);

@@ -59,8 +59,9 @@ hung_cmd() { grep -q '^CMD [0-9]* [0-9]* 80010000000a0000017c$' $O/backend.respo
 if step responder-got-hung-cmd wait_for 180 hung_cmd; then
 	kill -9 $r1
 	say "responder 1 killed mid-command at $(date +%s.%N | cut -c1-14)"
-	# The new responder also writes malformed responses for TPM2_ReadClock.
-	start_responder $O/backend.responder2.log $uuid --bad-rsp-on-cc 0x181
+	# The new responder also writes malformed responses for TPM2_ReadClock,
+	# and first misuses the chardev in every other way (--abuse).
+	start_responder $O/backend.responder2.log $uuid --bad-rsp-on-cc 0x181 --abuse
 	r2=$RESP_PID
 fi
 guest_wait gb 300
@@ -82,6 +83,18 @@ step raw-response-byte-for-byte same_bytes RAWRSP
 # field lies) and then EPIPE (the command was failed); the guest got a TPM
 # failure and its next command was served.
 step bad-rsp-einval grep -q '^BADRSP [0-9]* errno=22$' $O/backend.responder2.log
+# A misbehaving server on the chardev: each misuse refused with its errno,
+# and the instance served the guest afterwards (the steps around).
+abused() { grep -q "^ABUSE $1 errno=$2\$" $O/backend.responder2.log; }
+step abuse-write-no-command-epipe abused write-no-command 32
+step abuse-write-oversize-epipe abused write-oversize 32
+step abuse-attach-again-eisconn abused attach-again 106
+step abuse-second-attacher-ebusy abused second-attacher 16
+step abuse-read-unattached-enotconn abused read-unattached 107
+step abuse-write-unattached-enotconn abused write-unattached 107
+step abuse-attach-vanished-enoent abused attach-vanished 2
+step abuse-unknown-ioctl-enotty abused unknown-ioctl 25
+say "$(grep '^ABUSE' $O/backend.responder2.log | tr '\n' ' ')"
 step stale-rsp-epipe grep -q '^STALERSP [0-9]* errno=32$' $O/backend.responder2.log
 step shutdown-backend-gone wait_for 15 sh -c "! xenstore-exists $be"
 step shutdown-responder-exits wait_for 10 sh -c "! kill -0 $r2"
