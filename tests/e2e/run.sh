@@ -14,6 +14,8 @@
 #   E2E_TIMEOUT=SECONDS      whole-run limit (default 2400)
 #   E2E_CPU=MODEL            QEMU CPU model instead of Nehalem/host (scenario
 #                            hvm: E2E_CPU=EPYC,+svm gives Xen SVM under TCG)
+#   E2E_QEMU_MEM=MIB         the testbed machine's memory (default 3072;
+#                            dom0 has 1024 of it, guests the rest)
 #   VTPM_CACHE_DIR=DIR       image cache (default /var/tmp/xen-tpmback-cache)
 #   E2E_RUN_DIR=DIR          where logs go (default build/e2e/<time>-<what>.XXX,
 #                            a new directory for every run)
@@ -333,7 +335,7 @@ boot() { # boot ACCEL K -> starts QEMU in the background, pid in $qpid
 		state_drive=(-drive "file=$q_run/state.ext4,format=raw,if=virtio")
 	fi
 	: >"$RUN/console.log"
-	qemu-system-x86_64 -machine q35 -accel "$accel_opt" -cpu "$cpu" -smp 2 -m 3072 \
+	qemu-system-x86_64 -machine q35 -accel "$accel_opt" -cpu "$cpu" -smp 2 -m "${E2E_QEMU_MEM:-3072}" \
 		-no-reboot -display none -monitor none -nic none \
 		-serial file:"$q_run/console.log" \
 		-kernel "$q_xen" -append "$xen_cmd" \
