@@ -96,8 +96,8 @@ SOAK_ROUNDS ?= 2000
 soak: userspace
 	CRASH_ROUNDS=$(SOAK_ROUNDS) $(TOP)/tests/userspace/run.sh -v
 
-# The churn scenario at full size (make check runs 10 kills and 2 rounds
-# of 3 guests): 100 kills of a server mid-command, 10 rounds of 20 guests.
+# The churn scenario at full size (make check runs 6 kills and 2 rounds
+# of 2 guests): 100 kills of a server mid-command, 10 rounds of 20 guests.
 .PHONY: churn
 churn: all
 	E2E_CHURN_KILLS=100 E2E_CHURN_GUESTS=20 E2E_CHURN_ROUNDS=10 E2E_QEMU_MEM=6144 \

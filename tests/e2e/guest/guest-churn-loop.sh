@@ -21,7 +21,9 @@ while [ "$(xenstore-read data/e2e-go 2>/dev/null)" != stop ]; do
 	[ $((t2 - t1)) -gt $worst_e ] && worst_e=$((t2 - t1))
 done
 info "loop: $n rounds, $bad commands failed, slowest key generation ${worst_k} s, slowest extend ${worst_e} s"
-# the backend's key generation timeout is 120 s, the others' 10 s
-step no-command-hung sh -c "[ $worst_k -le 125 ] && [ $worst_e -le 15 ]"
+# "never hangs": the backend fails a command its server does not answer
+# within 120 s (key generation) or 10 s (the rest); the bounds add the
+# tools' own start-up under TCG on a loaded host (an extend took 13 s)
+step no-command-hung sh -c "[ $worst_k -le 180 ] && [ $worst_e -le 60 ]"
 step served-after-kills tpm2_getrandom 8 --hex
 step commands-succeeded sh -c "[ $n -ge 3 ]"

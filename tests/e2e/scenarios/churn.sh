@@ -3,12 +3,12 @@
 # created and destroyed in rounds; afterwards dom0 holds nothing of them:
 # no backend node, server process, irq or dying domain (a leaked grant
 # mapping keeps a domain dying), and xen-tpmback unloads.
-#   E2E_CHURN_KILLS   kill -9 of the serving process mid-command (default 10)
-#   E2E_CHURN_GUESTS  guests per round (default 3)
+#   E2E_CHURN_KILLS   kill -9 of the serving process mid-command (default 6)
+#   E2E_CHURN_GUESTS  guests per round (default 2)
 #   E2E_CHURN_ROUNDS  rounds (default 2)
 # make churn runs 100 kills and 10 rounds of 20 guests (/e2e/e2e.env).
 [ -f /e2e/e2e.env ] && . /e2e/e2e.env
-K=${E2E_CHURN_KILLS:-10} G=${E2E_CHURN_GUESTS:-3} R=${E2E_CHURN_ROUNDS:-2}
+K=${E2E_CHURN_KILLS:-6} G=${E2E_CHURN_GUESTS:-2} R=${E2E_CHURN_ROUNDS:-2}
 UK=c4a2c4a2-0000-4000-8000-00000000c111
 no_dying_domain() { ! xl list | awk 'NR > 1 && $1 != "Domain-0"' | grep -q .; }
 # (functions, not sh -c: pgrep -f would find the sh -c naming the pattern)
