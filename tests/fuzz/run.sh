@@ -17,6 +17,7 @@ if ! command -v clang >/dev/null; then
 	echo "FAIL - clang is not installed (make deps): fuzz targets cannot run"
 	echo "0 passed, 1 failed"; exit 1
 fi
+mkdir -p "$OUT"
 if ! make -s -C "$HERE" >"$OUT.build.log" 2>&1; then
 	cat "$OUT.build.log"
 	echo "FAIL - building the fuzz targets"
