@@ -49,7 +49,7 @@ case "$*" in
 # (whose rule would start vtpmctl), which vtpm and later ones install;
 # packages last: it purges them. (manager and manager-reboot, testbed runs
 # of their own under systemd, are not in all yet: make check-manager.)
-all) scenarios=(plumbing backend rehandshake stall vtpm saverestore tpm12 frontend statefull hostile churn packages) ;;
+all) scenarios=(plumbing backend rehandshake stall vtpm saverestore tpm12 frontend statefull attest hostile churn packages) ;;
 demo) scenarios=(demo) ;;
 bench) scenarios=(bench) ;;
 *) scenarios=("$@") ;;
