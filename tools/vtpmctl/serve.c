@@ -571,6 +571,9 @@ static void session_decide(struct server *s)
 		return;
 	}
 	s->sessions = true;
+	/* now, not at EOF: then there is no time to load a library */
+	if (domain_xc_open())
+		log_msg(LOG_WARNING, "libxenctrl unavailable: a suspend will not be told from a shutdown");
 	have_old = session_read(s->uuid, &old) == 0;
 	if (have_old && !strcmp(old.state, "running") && !strcmp(old.tag, s->tag)) {
 		s->sess = old;		/* this server, restarted */

@@ -162,52 +162,62 @@ int domain_token(int domid, const char *canon, char out[33])
 #define XEN_DOMINF_shutdown	(1U << 2)
 #define XEN_DOMINF_shutdownshift 16
 
-int domain_shutdown_reason(int domid, int *reason)
+/*
+ * libxenctrl and the hypervisor interface, opened once per server: the
+ * question asked at EOF must be one hypercall. The domain being saved is
+ * destroyed right after its memory is written, and an answer delayed by
+ * loading the library (seconds on a loaded dom0) finds it gone, which
+ * reads as a shutdown: the restored guest would get a reset TPM.
+ */
+static void *xc_lib, *xc_handle;
+static int (*xc_getinfolist_fn)(void *, uint32_t, unsigned int, void *);
+
+int domain_xc_open(void)
 {
 	static const char *libs[] = { "libxenctrl.so", "libxenctrl.so.4.17",
 				      "libxenctrl.so.4.18", "libxenctrl.so.4.19",
 				      "libxenctrl.so.4.16", "libxenctrl.so.4.20" };
 	void *(*xc_open)(void *, void *, unsigned int);
-	int (*xc_getinfolist)(void *, uint32_t, unsigned int, void *);
-	int (*xc_close)(void *);
+	size_t i;
+
+	if (xc_handle)
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(libs) && !xc_lib; i++)
+		xc_lib = dlopen(libs[i], RTLD_NOW | RTLD_LOCAL);
+	if (!xc_lib)
+		return -ENOSYS;
+	xc_open = (void *(*)(void *, void *, unsigned int))dlsym(xc_lib, "xc_interface_open");
+	xc_getinfolist_fn = (int (*)(void *, uint32_t, unsigned int, void *))
+		dlsym(xc_lib, "xc_domain_getinfolist");
+	if (!xc_open || !xc_getinfolist_fn) {
+		dlclose(xc_lib);
+		xc_lib = NULL;
+		return -ENOSYS;
+	}
+	xc_handle = xc_open(NULL, NULL, 0);
+	return xc_handle ? 0 : -EACCES;
+}
+
+int domain_shutdown_reason(int domid, int *reason)
+{
 	uint8_t info[1024] __attribute__((aligned(8)));
 	uint32_t flags;
-	void *h = NULL, *xch;
-	size_t i;
-	int n, ret;
+	int n, err;
 
-	for (i = 0; i < ARRAY_SIZE(libs) && !h; i++)
-		h = dlopen(libs[i], RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		return -ENOSYS;
-	xc_open = (void *(*)(void *, void *, unsigned int))dlsym(h, "xc_interface_open");
-	xc_getinfolist = (int (*)(void *, uint32_t, unsigned int, void *))
-		dlsym(h, "xc_domain_getinfolist");
-	xc_close = (int (*)(void *))dlsym(h, "xc_interface_close");
-	if (!xc_open || !xc_getinfolist || !xc_close) {
-		dlclose(h);
-		return -ENOSYS;
-	}
-	xch = xc_open(NULL, NULL, 0);
-	if (!xch) {
-		dlclose(h);
-		return -EACCES;
-	}
+	err = domain_xc_open();
+	if (err)
+		return err;
 	memset(info, 0, sizeof(info));
-	n = xc_getinfolist(xch, domid, 1, info);
-	xc_close(xch);
-	dlclose(h);
+	n = xc_getinfolist_fn(xc_handle, domid, 1, info);
 	if (n != 1 || (info[0] | info[1] << 8) != domid)
 		return -ENOENT;
 	memcpy(&flags, info + 4, 4);
 	if (!(flags & XEN_DOMINF_shutdown)) {
 		*reason = -1;
-		ret = 0;
-	} else {
-		*reason = (flags >> XEN_DOMINF_shutdownshift) & 255;
-		ret = 1;
+		return 0;
 	}
-	return ret;
+	*reason = (flags >> XEN_DOMINF_shutdownshift) & 255;
+	return 1;
 }
 
 const char *shutdown_reason_name(int r)

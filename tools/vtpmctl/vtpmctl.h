@@ -135,6 +135,7 @@ void session_new_epoch(char out[33]);
 int domain_xen_uuid(int domid, char out[37]);
 int domain_token(int domid, const char *canon, char out[33]);
 /* 1 shut down (*reason: SHUTDOWN_*), 0 not shut down, -ENOENT gone, -ENOSYS no libxenctrl */
+int domain_xc_open(void);	/* libxenctrl, loaded once per server */
 int domain_shutdown_reason(int domid, int *reason);
 const char *shutdown_reason_name(int r);
 /* 0, -ENOENT while libxl has not written the configuration yet */
