@@ -11,7 +11,8 @@
 # Environment:
 #   E2E_ACCEL=auto|kvm|tcg   auto (default) uses KVM only where nested
 #                            virtualisation really exists, else TCG
-#   E2E_TIMEOUT=SECONDS      whole-run limit (default 2400)
+#   E2E_TIMEOUT=SECONDS      limit per testbed boot (default 3600: all runs
+#                            about 30 minutes on an idle machine)
 #   E2E_CPU=MODEL            QEMU CPU model instead of Nehalem/host (scenario
 #                            hvm: E2E_CPU=EPYC,+svm gives Xen SVM under TCG)
 #   E2E_QEMU_MEM=MIB         the testbed machine's memory (default 3072;
@@ -72,7 +73,7 @@ else
 	RUN=$(mktemp -d "$TOP/build/e2e/$(date +%m%d-%H%M%S)-$label.XXX")
 fi
 RUN=$(cd "$RUN" && pwd)
-TIMEOUT=${E2E_TIMEOUT:-2400}
+TIMEOUT=${E2E_TIMEOUT:-3600}
 
 # --- scenarios with a host part run on their own -------------------------------
 # The scenarios without one share a testbed run; each with one gets its own
