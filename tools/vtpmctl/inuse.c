@@ -42,7 +42,8 @@ const char *run_root(void)
 	return e && *e ? e : "/run/vtpm";
 }
 
-static bool pid_is_vtpmctl(int pid)
+/* a live process whose name is vtpmctl (claims, leases of this host) */
+bool pid_is_vtpmctl(int pid)
 {
 	char path[64], comm[64] = "";
 	FILE *f;

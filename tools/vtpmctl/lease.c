@@ -123,23 +123,6 @@ static bool same_holder(const struct lease *a, const struct lease *b)
 	return !strcmp(a->host, b->host) && !strcmp(a->boot, b->boot) && a->pid == b->pid;
 }
 
-static bool pid_runs_vtpmctl(int pid)
-{
-	char path[64], comm[64] = "";
-	FILE *f;
-
-	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = '\0';
-	fclose(f);
-	return !strncmp(comm, "vtpmctl", 7);
-}
-
 /* a lease of this host whose holder is provably gone */
 static bool dead_local(const struct lease *l, const struct lease *me)
 {
@@ -147,7 +130,7 @@ static bool dead_local(const struct lease *l, const struct lease *me)
 		return false;
 	if (strcmp(l->boot, me->boot))
 		return true;			/* this host rebooted since */
-	return !pid_runs_vtpmctl(l->pid);
+	return !pid_is_vtpmctl(l->pid);
 }
 
 void lease_describe(const struct lease *l, char *buf, size_t size)

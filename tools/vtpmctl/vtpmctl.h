@@ -93,7 +93,11 @@ void xs_free_list(char **names);
 int vtpm_in_use(const char *canon, const char *dir, char *why, size_t size);
 int claim_write(const char *canon, int pid);	/* serve: <run-dir>/claims/<uuid>.<pid> */
 void claim_remove(void);
-const char *run_root(void);			/* $VTPM_RUN_DIR or /run/vtpm */
+const char *run_root(void);
+bool pid_is_vtpmctl(int pid);			/* inuse.c */
+/* HKDF-SHA256 of 32 bytes (manager.c: sealed file MAC, recovery, CA key) */
+int vtpmctl_hkdf(const uint8_t *ikm, size_t ikm_len, const void *salt, size_t salt_len,
+		 const char *info, uint8_t out[32]);			/* $VTPM_RUN_DIR or /run/vtpm */
 
 /* state.c */
 #include <sys/types.h>
