@@ -106,24 +106,8 @@ static int host_key(uint8_t key[32], char *why, size_t wlen)
 static int ca_wrap_key(const uint8_t hk[32], uint8_t out[32])
 {
 	static const char salt[] = "libvtpm ca v1";
-	OSSL_PARAM params[5], *p = params;
-	EVP_KDF_CTX *kctx;
-	EVP_KDF *kdf;
-	int ok;
 
-	kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	EVP_KDF_free(kdf);
-	if (!kctx)
-		return -ENOMEM;
-	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)hk, 32);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, sizeof(salt) - 1);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)"ca key", 6);
-	*p = OSSL_PARAM_construct_end();
-	ok = EVP_KDF_derive(kctx, out, 32, params) == 1;
-	EVP_KDF_CTX_free(kctx);
-	return ok ? 0 : -EPROTO;
+	return vtpmctl_hkdf(hk, 32, salt, sizeof(salt) - 1, "ca key", out);
 }
 
 /* AES-256-GCM of the CA key; aad = magic | certificate DER */

@@ -89,7 +89,7 @@ static void put_le32(uint8_t *p, uint32_t v) { put_le16(p, v); put_le16(p + 2, v
 static uint16_t get_le16(const uint8_t *p) { return p[0] | p[1] << 8; }
 static uint32_t get_le32(const uint8_t *p) { return get_le16(p) | (uint32_t)get_le16(p + 2) << 16; }
 
-static int hkdf(const uint8_t *ikm, size_t ikm_len, const void *salt, size_t salt_len,
+int vtpmctl_hkdf(const uint8_t *ikm, size_t ikm_len, const void *salt, size_t salt_len,
 		const char *info, uint8_t out[32])
 {
 	OSSL_PARAM params[5], *p = params;
@@ -122,7 +122,7 @@ static int mac(const uint8_t key[32], const char *purpose, const void *data,
 	size_t olen = 0;
 	int err;
 
-	err = hkdf(key, 32, mac_salt, sizeof(mac_salt) - 1, purpose, mk);
+	err = vtpmctl_hkdf(key, 32, mac_salt, sizeof(mac_salt) - 1, purpose, mk);
 	if (!err && !EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, mk, sizeof(mk),
 			       data, len, out, 32, &olen))
 		err = -EPROTO;
@@ -476,7 +476,7 @@ static int recovery_wrap(const uint8_t key[32], const uint8_t code[REC_LEN],
 
 	if (getrandom(rec, 28, 0) != 28)
 		return -EIO;
-	err = hkdf(code, REC_LEN, rec, 16, "libvtpm recovery v1", wk);
+	err = vtpmctl_hkdf(code, REC_LEN, rec, 16, "libvtpm recovery v1", wk);
 	if (!err)
 		err = aes_gcm(1, wk, rec + 16, key, 32, rec + 28, rec + 60);
 	explicit_bzero(wk, sizeof(wk));
@@ -490,7 +490,7 @@ static int recovery_unwrap(const uint8_t rec[REC_WRAP_LEN], const uint8_t code[R
 	int err;
 
 	memcpy(tag, rec + 60, 16);
-	err = hkdf(code, REC_LEN, rec, 16, "libvtpm recovery v1", wk);
+	err = vtpmctl_hkdf(code, REC_LEN, rec, 16, "libvtpm recovery v1", wk);
 	if (!err)
 		err = aes_gcm(0, wk, rec + 16, rec + 28, 32, key, tag);
 	explicit_bzero(wk, sizeof(wk));
