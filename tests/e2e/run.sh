@@ -48,9 +48,9 @@ if [ "${1:-}" = --preflight ]; then preflight=1; shift; fi
 case "$*" in
 # stall with the backend scenarios: like them it runs without vtpm-tools
 # (whose rule would start vtpmctl), which vtpm and later ones install;
-# packages last: it purges them. (manager and manager-reboot, testbed runs
-# of their own under systemd, are not in all yet: make check-manager.)
-all) scenarios=(plumbing backend rehandshake stall vtpm saverestore tpm12 frontend statefull attest hostile churn packages) ;;
+# packages last: it purges them. manager, four boots of its own under
+# systemd (its host part), runs after them as a testbed run of its own.
+all) scenarios=(plumbing backend rehandshake stall vtpm saverestore tpm12 frontend statefull attest hostile churn packages manager) ;;
 demo) scenarios=(demo) ;;
 bench) scenarios=(bench) ;;
 *) scenarios=("$@") ;;

@@ -1,7 +1,9 @@
 # The manager scenario's guest. dom0 writes what to do into our
 # data/e2e-arg right after xl create:
-#   write VALUE       NV index 0x1500030 (defined if missing) := VALUE
-#   read VALUE        the index holds VALUE (the same TPM, its newest state)
+#   write VALUE       NV index 0x1500030 (defined if missing) := VALUE, and
+#                     a persistent signing key 0x81000030 (made if missing)
+#   read VALUE        the index holds VALUE (the same TPM, its newest state),
+#                     and the persistent key signs
 #   bench N VALUE     read VALUE, then N raw TPM2_GetRandom commands
 #   fail              every command gets a TPM failure: no TPM at all, and
 #                     not a fresh one (a fresh TPM would answer GetRandom)
@@ -17,6 +19,7 @@ done
 info "manager guest: $arg"
 set -- $arg
 IDX=0x1500030
+KEY=0x81000030
 nv_put() { printf '%-32.32s' "$1" >nv.dat; }
 nv_is() { nv_put "$1" && tpm2_nvread $IDX -C o -s 32 -o nv.out && cmp nv.dat nv.out; }
 case $1 in
@@ -27,10 +30,19 @@ write)
 	fi
 	nv_put "$2"
 	step nvwrite tpm2_nvwrite $IDX -C o -i nv.dat
-	step nvread-back nv_is "$2" ;;
+	step nvread-back nv_is "$2"
+	if ! tpm2_readpublic -c $KEY >/dev/null 2>&1; then
+		step createprimary tpm2_createprimary -C o -G ecc256:ecdsa-sha256 \
+			-a "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign" -c key.ctx
+		step evictcontrol tpm2_evictcontrol -C o -c key.ctx $KEY
+		tpm2_flushcontext -t >/dev/null 2>&1
+	fi ;;
 read)
 	step tpmfront-load load_tpmfront
-	step "nv-holds-$2" nv_is "$2" ;;
+	step "nv-holds-$2" nv_is "$2"
+	echo "signed by a key that moved" >msg
+	step sign-with-persistent-key tpm2_sign -c $KEY -g sha256 -o sig msg
+	step signature-verifies tpm2_verifysignature -c $KEY -g sha256 -m msg -s sig ;;
 bench)
 	step tpmfront-load load_tpmfront
 	step "nv-holds-$3" nv_is "$3"
@@ -55,6 +67,8 @@ fail)
 *)
 	fail guest-arg "no or unknown data/e2e-arg '$arg'" ;;
 esac
+# the persistent key's name: dom0 compares it across export/import
+[ "$1" = fail ] || { tpm2_readpublic -c $KEY -n name.bin >/dev/null 2>&1 && info "key-name $(hex_of name.bin)"; }
 if [ "$(xenstore-read data/e2e-hold 2>/dev/null)" = 1 ]; then
 	wait_go 1 120 || info "dom0 did not release the guest within 120 s"
 fi

@@ -9,9 +9,14 @@
 #     by the server under vtpm-serve@ (keyring anchor), the newest works
 #   2 (the host put back boot 1's copy of B's directory) the unit unlocked;
 #     A's NV is back, served by vtpm-serve@; B gets TPM failures and its
-#     files are untouched; NV writes per boot and per 1000 guest commands
+#     files are untouched; NV writes per boot and per 1000 guest commands;
+#     A exported for host B (boot 3) and for a third host
 #   3 (a different TPM) unlock refused; the guest gets TPM failures, not a
-#     new TPM; no file touched
+#     new TPM; no file touched. Then dom0 becomes host B (issue 9's
+#     export/import between hosts): its own empty /etc/vtpm and
+#     /var/lib/vtpm mounted over A's, manager init sealed to this TPM, the
+#     bundle that host A exported in boot 2 imported; the guest finds A's
+#     NV data and persistent key. A's directories are back at the end.
 #   4 (the host put back an older copy of the whole /var/lib/vtpm) unlock
 #     refused; every guest gets TPM failures; no file touched
 UA=a0a0a0a0-0000-4000-8000-00000000a008
@@ -61,6 +66,44 @@ served_by_unit() {
 }
 journal_has() { journalctl -b --no-pager -u "$1" | grep -q -- "$2"; }
 
+# host_b_part (boot 3, TPM "other"): dom0 becomes host B, with its own
+# empty /etc/vtpm and /var/lib/vtpm mounted over host A's (A's are back at
+# the end, for boot 4), imports the vTPM that A exported in boot 2, and a
+# guest finds A's NV data and persistent key, served by vtpm-serve@
+host_b_part() {
+	install -d -m 0700 "$E2E_STATE/hostb-lib" "$E2E_STATE/hostb-etc"
+	# (step, not need: boot 4 must run whatever happens here)
+	step host-b-dirs sh -c "mount --bind $E2E_STATE/hostb-lib /var/lib/vtpm && mount --bind $E2E_STATE/hostb-etc /etc/vtpm" || return
+	install -m 0600 "$K/b-transport.key" /etc/vtpm/transport.key
+	if step host-b-init sh -c "vtpmctl manager init >$E2E_OUT/hostb-init.out 2>&1 || { cat $E2E_OUT/hostb-init.out; exit 1; }" &&
+	   step host-b-unlock-by-unit systemctl restart vtpm-unlock.service; then
+		vtpmctl import "$K/ua-c.vtpm" >"$E2E_OUT/import-c.out" 2>&1
+		step import-for-third-host-refused grep -q "is meant for another host" "$E2E_OUT/import-c.out"
+		cp "$K/ua.vtpm" /run/t.vtpm
+		printf '' | dd of=/run/t.vtpm bs=1 seek=400 conv=notrunc 2>/dev/null
+		vtpmctl import /run/t.vtpm >"$E2E_OUT/import-t.out" 2>&1
+		step import-tampered-refused grep -q "does not authenticate: tampered" "$E2E_OUT/import-t.out"
+		step refusals-leave-nothing test ! -e /var/lib/vtpm/$UA
+		if step import vtpmctl import "$K/ua.vtpm"; then
+			step import-sealed-with-host-b-key sh -c "vtpmctl show $UA | grep -q 'encryption:  aes-256-gcm'"
+			vtpmctl import "$K/ua.vtpm" >"$E2E_OUT/import-again.out" 2>&1
+			step import-existing-uuid-refused grep -q "already exists here" "$E2E_OUT/import-again.out"
+			if mgr_start --hold hb $UA read A2; then
+				step hb-served-by-unit served_by_unit hb
+				mgr_release hb
+				guest_wait hb 300
+				step imported-same-persistent-key grep -aq "E2E-INFO key-name $(cat "$K/ua-key-name")" "$(guest_log hb)"
+			fi
+		fi
+	fi
+	# back to host A: B's unit stopped (its lock, on this TPM) while B's
+	# directories are still mounted, then A's directories uncovered
+	servers_gone
+	systemctl stop vtpm-unlock.service
+	umount /etc/vtpm; umount /var/lib/vtpm
+	step host-a-dirs-back sh -c "test -e /etc/vtpm/host-key.sealed && test -d /var/lib/vtpm/$UB"
+}
+
 step pid1-is-systemd sh -c '[ "$(cat /proc/1/comm)" = systemd ]'
 step state-disk-mounted sh -c 'mountpoint -q /var/lib/vtpm && mountpoint -q /etc/vtpm'
 
@@ -72,6 +115,9 @@ case $E2E_BOOT in
 	need init sh -c "vtpmctl manager init >$K/init.out 2>&1 || { cat $K/init.out; exit 1; }; cat $K/init.out" || return
 	need enable systemctl enable vtpm-unlock.service || return
 	need unlock-by-unit systemctl start vtpm-unlock.service || return
+	# host B's transport key (boot 3), made ahead: a plain X25519 key file,
+	# not tied to any TPM, so which boot makes it does not matter
+	step host-b-transport-key env VTPM_TRANSPORT_KEY="$K/b-transport.key" vtpmctl host-key --out "$K/b.pub"
 	step unit-active systemctl is-active -q vtpm-unlock.service
 	need create-a vtpmctl create --uuid $UA || return
 	need create-b vtpmctl create --uuid $UB || return
@@ -122,6 +168,14 @@ case $E2E_BOOT in
 	step no-nv-writes-for-guest-traffic test "$c2" = "$c1"
 	step old-b-files-untouched same_tree "$K/ub.list" /var/lib/vtpm/$UB
 	step old-b-refusal-names-uuid sh -c "journalctl -b --no-pager -u 'vtpm-serve@*' | grep -q '$UB'"
+	# issue 9: export A's vTPM for host B (boot 3, another TPM) and for a
+	# third host; A's persistent key's name, to compare after the import
+	grep -ao 'E2E-INFO key-name [0-9a-f]*' "$(guest_log a4)" | cut -d' ' -f3 | tail -n1 >"$K/ua-key-name"
+	step ua-key-name-recorded test -s "$K/ua-key-name"
+	step export-for-host-b vtpmctl export $UA --to "$K/b.pub" --out "$K/ua.vtpm"
+	step bundle-has-no-nv-plaintext sh -c "! grep -aq A2 '$K/ua.vtpm'"
+	VTPM_TRANSPORT_KEY=/run/c-transport.key vtpmctl host-key --out /run/c.pub >/dev/null 2>&1
+	step export-for-third-host vtpmctl export $UA --to /run/c.pub --out "$K/ua-c.vtpm"
 	;;
 3)
 	step unlock-refused systemctl is-failed -q vtpm-unlock.service
@@ -131,6 +185,7 @@ case $E2E_BOOT in
 	mgr_start a5 $UA fail || return
 	guest_wait a5 300
 	step files-untouched all_untouched
+	host_b_part
 	;;
 4)
 	step unlock-refused systemctl is-failed -q vtpm-unlock.service
