@@ -7,6 +7,7 @@
 #   make demo        deps + build + boot Xen in QEMU: a guest uses its vTPM
 #   make check       deps + build + every test (userspace, KUnit, end to end)
 #   make check-manager  the manager under systemd in dom0, four testbed boots
+#                    (also the last part of make check's testbed run)
 #   make bench       guest-visible latency, libvtpm against a swtpm baseline
 #   make soak        long kill -9 crash-consistency run (SOAK_ROUNDS=2000)
 #   make install     vtpmctl, its man page, udev rule, hotplug helper, systemd

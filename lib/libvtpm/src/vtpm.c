@@ -1460,53 +1460,72 @@ out:
 	return libvtpm_err(err);
 }
 
-int vtpm_state_rekey(const struct vtpm_opts *opts, const char *new_key_desc)
+/*
+ * open_offline() - a vTPM that no server serves, its newest authentic
+ * permanent state loaded (for rekey and export): takes the state lock,
+ * refuses a permanent state older than its rollback anchor. On error *vp
+ * may be set: vtpm_release() it either way.
+ */
+static int open_offline(const struct vtpm_opts *opts, int setup_arg,
+			struct vtpm **vp, struct meta *m, struct blob_meta *pmeta)
 {
-	struct blob_meta pmeta;
-	uint8_t key[VTPM_KEY_LEN];
-	struct meta m;
+	struct blob_meta pm;
 	struct vtpm *v;
+	char buf[32];
 	int err;
 
-	if (!opts_valid(opts) || !new_key_desc || !*new_key_desc)
-		return libvtpm_err(-EINVAL);
 	if (g_vtpm)
-		return libvtpm_err(-EALREADY);
+		return -EALREADY;
 	v = calloc(1, sizeof(*v));
 	if (!v)
-		return libvtpm_err(-ENOMEM);
-	g_vtpm = v;
+		return -ENOMEM;
+	*vp = g_vtpm = v;
 	v->flags = OPT(opts, flags, 0);
-	err = vtpm_setup(v, opts, 0, 1);	/* takes the lock: not served */
+	err = vtpm_setup(v, opts, 0, setup_arg);	/* takes the lock: not served */
 	if (err)
-		goto out;
-	err = meta_load(&v->store, &m);
+		return err;
+	err = meta_load(&v->store, m);
 	if (err)
-		goto out;
-	if (!m.encrypted) {
-		err = -EINVAL;		/* plaintext: no key to change */
-		goto out;
-	}
-	err = load_slots(v, &v->store, VTPM_PERM_SLOTS, &pmeta, &v->perm,
+		return err;
+	if (m->encrypted && !v->sealer.encrypted)
+		return -ENOKEY;
+	err = load_slots(v, &v->store, VTPM_PERM_SLOTS, &pm, &v->perm,
 			 &v->perm_len, &v->perm_slot);
 	if (err == -ENOENT)
 		err = -EBADMSG;
 	if (err) {
 		pr_warn("vTPM %s: no authentic permanent state: %s\n", v->uuid,
 			vtpm_strerror(err));
-		goto out;
+		return err;
 	}
-	v->perm_generation = pmeta.generation;
-	if (v->flags & VTPM_F_ROLLBACK_ANCHOR) {
-		char buf[32];
+	v->perm_generation = pm.generation;
+	if ((v->flags & VTPM_F_ROLLBACK_ANCHOR) &&
+	    !vtpm_anchor_get(&v->gen_anchor, buf, sizeof(buf)) && buf[0] &&
+	    strtoull(buf, NULL, 10) > pm.generation) {
+		pr_warn("vTPM %s: permanent state generation %llu is older than generation %s seen before: rollback refused\n",
+			v->uuid, (unsigned long long)pm.generation, buf);
+		return -ESTALE;
+	}
+	if (pmeta)
+		*pmeta = pm;
+	return 0;
+}
 
-		if (!vtpm_anchor_get(&v->gen_anchor, buf, sizeof(buf)) && buf[0] &&
-		    strtoull(buf, NULL, 10) > pmeta.generation) {
-			pr_warn("vTPM %s: permanent state generation %llu is older than generation %s seen before: rollback refused\n",
-				v->uuid, (unsigned long long)pmeta.generation, buf);
-			err = -ESTALE;
-			goto out;
-		}
+int vtpm_state_rekey(const struct vtpm_opts *opts, const char *new_key_desc)
+{
+	uint8_t key[VTPM_KEY_LEN];
+	struct vtpm *v = NULL;
+	struct meta m;
+	int err;
+
+	if (!opts_valid(opts) || !new_key_desc || !*new_key_desc)
+		return libvtpm_err(-EINVAL);
+	err = open_offline(opts, 1, &v, &m, NULL);
+	if (err)
+		goto out;
+	if (!m.encrypted) {
+		err = -EINVAL;		/* plaintext: no key to change */
+		goto out;
 	}
 	err = vtpm_load_key_keyring(new_key_desc, key);
 	if (err)
@@ -1613,44 +1632,15 @@ int vtpm_state_export(const struct vtpm_opts *opts, uint8_t **out, size_t *out_l
 	struct blob_meta pmeta, rmeta;
 	uint8_t *rec = NULL, *buf, *p;
 	size_t rec_len = 0, n;
+	struct vtpm *v = NULL;
 	struct meta m;
-	struct vtpm *v;
 	int err;
 
 	if (!opts_valid(opts) || !out || !out_len)
 		return libvtpm_err(-EINVAL);
-	if (g_vtpm)
-		return libvtpm_err(-EALREADY);
-	v = calloc(1, sizeof(*v));
-	if (!v)
-		return libvtpm_err(-ENOMEM);
-	g_vtpm = v;
-	v->flags = OPT(opts, flags, 0);
-	err = vtpm_setup(v, opts, 0, 0);	/* takes the lock: not served */
+	err = open_offline(opts, 0, &v, &m, &pmeta);
 	if (err)
 		goto out;
-	err = meta_load(&v->store, &m);
-	if (err)
-		goto out;
-	if (m.encrypted && !v->sealer.encrypted) {
-		err = -ENOKEY;
-		goto out;
-	}
-	err = load_slots(v, &v->store, VTPM_PERM_SLOTS, &pmeta, &v->perm,
-			 &v->perm_len, &v->perm_slot);
-	if (err == -ENOENT)
-		err = -EBADMSG;
-	if (err)
-		goto out;
-	if (v->flags & VTPM_F_ROLLBACK_ANCHOR) {
-		char abuf[32];
-
-		if (!vtpm_anchor_get(&v->gen_anchor, abuf, sizeof(abuf)) && abuf[0] &&
-		    strtoull(abuf, NULL, 10) > pmeta.generation) {
-			err = -ESTALE;
-			goto out;
-		}
-	}
 	err = load_blob(v, VTPM_SUSPEND_NAME, &rmeta, &rec, &rec_len);
 	if (!err && rmeta.base_generation != pmeta.generation) {
 		pr_warn("vTPM %s: suspend record does not follow the permanent state: not exported\n",
