@@ -69,6 +69,7 @@ struct server {
 	/* the guest's session (session.c): kernel instances only */
 	struct session sess;
 	bool sessions;			/* tracked: a Xen domain behind it */
+	bool session_live;		/* its vTPM opened: the session file is ours */
 	bool decided, refuse;		/* refuse: an old save image */
 	bool token_pending;		/* epoch not yet in the libxl config */
 	double next_token, token_until;
@@ -668,7 +669,9 @@ static void session_end(struct server *s)
 	}
 	s->vtpm = NULL;
 	s->sess.since = time(NULL);
-	if (s->sessions && !s->refuse && session_write(s->uuid, &s->sess))
+	/* a server that never opened the vTPM (refused state, wrong key,
+	 * old save image) leaves the files as they were */
+	if (s->session_live && session_write(s->uuid, &s->sess))
 		log_msg(LOG_ERR, "cannot write the session file of vTPM %s", s->uuid);
 }
 
@@ -712,6 +715,7 @@ static struct vtpm *open_vtpm(struct server *s)
 		 * no Startup); from here on, this is the vTPM's session */
 		if (session_write(s->uuid, &s->sess))
 			log_msg(LOG_ERR, "cannot write the session file of vTPM %s", s->uuid);
+		s->session_live = true;
 		s->token_pending = true;
 		s->next_token = 0;
 	}
