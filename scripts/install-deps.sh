@@ -8,6 +8,8 @@ pkgs=(
 	build-essential make gcc pkg-config kmod libelf-dev bc flex bison
 	linux-headers-amd64 libtpms-dev libssl-dev libkeyutils-dev keyutils
 	uuid-dev libtss2-dev python3 python3-docutils
+	# tests/userspace/forge_bundle.py: bundles a hostile source could make
+	python3-cryptography
 	# libFuzzer targets (tests/fuzz): clang and its sanitizer runtimes
 	clang libclang-rt-14-dev
 	# KUnit in UML (unpacked from Debian's kernel source)

@@ -11,7 +11,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 OUT=$TOP/build/fuzz
 SECS=${FUZZ_SECONDS:-20}
-[ $# -gt 0 ] || set -- fuzz_page fuzz_rsp fuzz_fsm fuzz_blob fuzz_vtpm fuzz_vtpm12
+[ $# -gt 0 ] || set -- fuzz_page fuzz_rsp fuzz_fsm fuzz_blob fuzz_vtpm fuzz_vtpm12 fuzz_import
 
 if ! command -v clang >/dev/null; then
 	echo "FAIL - clang is not installed (make deps): fuzz targets cannot run"

@@ -454,6 +454,28 @@ t_export_import_to_another_host() {
 	wait_exit $SERVE_PID
 }
 
+# A bundle authenticates to the target's public transport key only: whoever
+# has that key chooses the plaintext (forge_bundle.py). Length fields that
+# lie, short plaintexts and a state libvtpm cannot take are refused with
+# one error line, no crash, and nothing left in the state directory.
+t_import_forged_plaintext_refused() {
+	setup_key
+	local b=$WORKDIR/hostb u=5e5e5e5e-0000-4000-8000-000000000f01 p
+	mkdir -p "$b"
+	VTPM_TRANSPORT_KEY=$b/transport.key run_rc 0 "$VTPMCTL" host-key --out "$b/b.pub" || return 1
+	# 5 and 7 bytes (the second's first length field points 256 MiB
+	# beyond a 7-byte buffer), lengths that do not add up, and lengths
+	# that do around a state that is not an export
+	for p in 0000000000 10000000000000 0000000400000000 00000004414141410000000a \
+		 000000044141414100000000; do
+		python3 "$TOP/tests/userspace/forge_bundle.py" "$b/b.pub" $u $p "$WORKDIR/f.vtpm" || return 1
+		VTPM_TRANSPORT_KEY=$b/transport.key run_rc 1 "$VTPMCTL" -s "$b/state" \
+			import "$WORKDIR/f.vtpm" || return 1
+		expect_err_line "is malformed\|cannot import vTPM $u" || return 1
+		[ ! -e "$b/state/$u" ] || fail "plaintext $p left $b/state/$u" || return 1
+	done
+}
+
 t_serve_cancel() {
 	setup_key
 	local u s=$WORKDIR/s out

@@ -531,8 +531,8 @@ int do_import(int argc, char **argv)
 		      path);
 		goto out;
 	}
-	exp_len = ct_len >= 4 ? get_be(plain, 4) : (size_t)-1;
-	if (exp_len > ct_len - 8 ||
+	/* both length fields must be there before either is read */
+	if (ct_len < 8 || (exp_len = get_be(plain, 4)) > ct_len - 8 ||
 	    (sess_len = get_be(plain + 4 + exp_len, 4)) != ct_len - 8 - exp_len) {
 		p_err("bundle %s is malformed", path);
 		goto out;
