@@ -7,7 +7,7 @@ pkgs=(
 	# build: module, userspace
 	build-essential make gcc pkg-config kmod libelf-dev bc flex bison
 	linux-headers-amd64 libtpms-dev libssl-dev libkeyutils-dev keyutils
-	uuid-dev libtss2-dev python3 python3-docutils
+	uuid-dev libtss2-dev libseccomp-dev python3 python3-docutils
 	# tests/userspace/forge_bundle.py: bundles a hostile source could make
 	python3-cryptography
 	# libFuzzer targets (tests/fuzz): clang and its sanitizer runtimes

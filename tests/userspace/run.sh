@@ -35,7 +35,8 @@ build() {
 	make -s -C "$TOP/tools/vtpmctl" vtpmctl >/dev/null &&
 	gcc -Wall -Wextra -O2 -g -I"$TOP/lib/libvtpm/include" \
 		-o "$HERE/test_libvtpm" "$HERE/test_libvtpm.c" \
-		"$TOP/lib/libvtpm/libvtpm.a" -ltpms -lcrypto -lkeyutils
+		"$TOP/lib/libvtpm/libvtpm.a" -ltpms -lcrypto -lkeyutils &&
+	gcc -Wall -O2 -shared -fPIC -o "$HERE/evil_preload.so" "$HERE/evil_preload.c" -ldl
 }
 
 if build; then

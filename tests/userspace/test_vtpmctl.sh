@@ -661,6 +661,61 @@ t_serve_opens_once_space_returns() {
 		fail "serve log" "opened after all" "$(cat "$WORKDIR/serve.log")"
 }
 
+# A guest that took over the server through a libtpms bug (simulated by
+# evil_preload.so, which acts from inside TPMLIB_Process when a guest asks
+# TPM2_GetRandom(13)): a system call outside the filter kills the server
+# (SIGSYS, no core file); without the sandbox the same call goes through,
+# so it is the filter that stops it.
+t_sandbox_forbidden_syscall_kills() {
+	setup_key
+	local u s=$WORKDIR/s out a st
+	u=$("$VTPMCTL" create) || return 1
+	for a in execve socket ptrace; do
+		rm -f "$WORKDIR"/core*
+		LD_PRELOAD=$TOP/tests/userspace/evil_preload.so EVIL_ACTION=$a serve_socket "$u" "$s" || return 1
+		out=$(cd "$WORKDIR" && client "$s" getrandom:8 getrandom:13 2>&1)
+		wait_exit $SERVE_PID; st=$?
+		[ "$st" -eq $((128 + 31)) ] || fail "$a: serve exit status" "159 (SIGSYS)" "$st; $out" || return 1
+		printf '%s\n' "$out" | grep -q '^getrandom rc=0x0 8 bytes' || fail "$a: first command" "answered" "$out" || return 1
+		printf '%s\n' "$out" | grep -q 'rc=0x0 13 bytes' && { fail "$a: the forbidden call's command was answered" "no answer" "$out"; return 1; }
+		grep -q "EVIL $a: ok" "$WORKDIR/serve.log" && { fail "$a went through" "killed" "$(tail -n 3 "$WORKDIR/serve.log")"; return 1; }
+		ls "$WORKDIR"/core* >/dev/null 2>&1 && { fail "$a: a core file was written" "none" "$(ls "$WORKDIR")"; return 1; }
+	done
+	# control: unconfined, the call succeeds and the command is answered
+	LD_PRELOAD=$TOP/tests/userspace/evil_preload.so EVIL_ACTION=socket serve_socket "$u" "$s" --no-sandbox || return 1
+	out=$(client "$s" getrandom:13)
+	wait_exit $SERVE_PID
+	[[ $out == "getrandom rc=0x0 13 bytes" ]] || fail "unconfined control" "answered" "$out" || return 1
+	grep -q "EVIL socket: ok" "$WORKDIR/serve.log" || fail "unconfined control: socket() failed" "ok" "$(tail -n 3 "$WORKDIR/serve.log")"
+}
+
+# The same guest tries files outside its vTPM: the host's secrets, another
+# vTPM's state, a new file elsewhere: refused (EACCES), and the server goes
+# on serving; without the sandbox (uid 0) they would all open.
+t_sandbox_files_outside_refused() {
+	setup_key
+	local u u2 s=$WORKDIR/s out f
+	u=$("$VTPMCTL" create) || return 1
+	u2=$("$VTPMCTL" create) || return 1
+	for f in open:/etc/shadow open:$VTPM_STATE_DIR/$u2/permanent.0 write:/tmp/vtpm-evil-$$ \
+		 write:$VTPM_STATE_DIR/evil; do
+		: >"$WORKDIR/serve.log"
+		LD_PRELOAD=$TOP/tests/userspace/evil_preload.so EVIL_ACTION=$f serve_socket "$u" "$s" || return 1
+		out=$(client "$s" getrandom:13 getrandom:8)
+		wait_exit $SERVE_PID || fail "$f: serve exit status" 0 "$?" || return 1
+		grep -q "EVIL $f: Permission denied" "$WORKDIR/serve.log" ||
+			fail "$f: not refused" "EVIL $f: Permission denied" "$(grep EVIL "$WORKDIR/serve.log"; grep -i landlock "$WORKDIR/serve.log")" || return 1
+		[ "$(printf '%s\n' "$out" | grep -c 'rc=0x0')" -eq 2 ] || fail "$f: the server stopped serving" "2 answers" "$out" || return 1
+	done
+	[ ! -e /tmp/vtpm-evil-$$ ] && [ ! -e "$VTPM_STATE_DIR/evil" ] || fail "a file was created outside the vTPM" || return 1
+	# control: unconfined (uid 0), the other vTPM's state opens
+	: >"$WORKDIR/serve.log"
+	LD_PRELOAD=$TOP/tests/userspace/evil_preload.so EVIL_ACTION=open:$VTPM_STATE_DIR/$u2/permanent.0 serve_socket "$u" "$s" --no-sandbox || return 1
+	client "$s" getrandom:13 >/dev/null
+	wait_exit $SERVE_PID
+	grep -q "EVIL open:.*: ok" "$WORKDIR/serve.log" || fail "unconfined control" "ok" "$(grep EVIL "$WORKDIR/serve.log")"
+}
+
 t_bench_socket() {
 	setup_key
 	local u s=$WORKDIR/s out

@@ -80,7 +80,7 @@ static struct {
 	const char *uuid, *socket, *device, *pidfile;
 	long domid, devid;
 	unsigned int wait_s;
-	bool daemonize, syslog, supervise, fail_unknown;
+	bool daemonize, syslog, supervise, fail_unknown, no_sandbox;
 } so = { .domid = -1, .devid = -1, .wait_s = 30 };
 
 static bool pidfile_written;
@@ -109,6 +109,8 @@ static void serve_usage(void)
 	       "                        as the kernel path does (TPM failures), not refused\n"
 	       "  --syslog              log to syslog instead of stderr\n"
 	       MEASURE_USAGE
+	       "  --no-sandbox          keep capabilities, no seccomp filter (debugging;\n"
+	       "                        by default the server confines itself once attached)\n"
 	       "  -s, --state-dir DIR   state root (default %s)\n"
 	       "  -k, --key-file FILE   state key\n"
 	       "      --run-dir DIR     volatile state of running guests (default /run/vtpm)\n",
@@ -153,6 +155,7 @@ static int parse_serve(int argc, char **argv)
 		{ "supervise",	no_argument,		NULL, 'R' },
 		{ "fail-unknown", no_argument,		NULL, 'F' },
 		MEASURE_LONGOPTS,
+		{ "no-sandbox",	no_argument,		NULL, 'X' },
 		{ 0 },
 	};
 	long v;
@@ -222,6 +225,9 @@ static int parse_serve(int argc, char **argv)
 			break;
 		case 'F':
 			so.fail_unknown = true;
+			break;
+		case 'X':
+			so.no_sandbox = true;
 			break;
 		default:
 			p_usage_err("bad option \"%s\" for \"serve\", try \"%s serve help\"",
@@ -1003,6 +1009,37 @@ static void log_stats(struct server *s)
 		st.bytes_volatile / n, st.bytes_permanent / n);
 }
 
+/*
+ * The directories a confined server may touch: its state, its volatile
+ * state (made now if missing, as libvtpm would, so that a vTPM opened
+ * later by retry_open() finds it allowed), its pidfile's directory.
+ */
+static int enter_sandbox(struct server *s)
+{
+	char run[4096], pdir[4096], *slash;
+	const char *root = getenv("VTPM_RUN_DIR");
+	const char *base = strrchr(s->dir, '/');
+	struct sandbox_paths p = { .state_dir = s->dir, .key_file = effective_key_file() };
+
+	if (!root || !*root)
+		root = "/run/vtpm";
+	if ((size_t)snprintf(run, sizeof(run), "%s/%s", root, base ? base + 1 : s->dir) >=
+	    sizeof(run))
+		return -ENAMETOOLONG;
+	if ((mkdir(root, 0700) && errno != EEXIST) || (mkdir(run, 0700) && errno != EEXIST))
+		log_msg(LOG_WARNING, "sandbox: cannot create %s: %m", run);
+	p.run_dir = run;
+	if (so.pidfile) {
+		snprintf(pdir, sizeof(pdir), "%s", so.pidfile);
+		slash = strrchr(pdir, '/');
+		if (slash && slash != pdir) {
+			*slash = '\0';
+			p.pidfile_dir = pdir;
+		}
+	}
+	return sandbox_enter(&p);
+}
+
 /* ---- do_serve ------------------------------------------------------------ */
 
 int do_serve(int argc, char **argv)
@@ -1017,6 +1054,7 @@ int do_serve(int argc, char **argv)
 	ret = parse_serve(argc, argv);
 	if (ret >= 0)
 		return ret;
+	sandbox_no_dumps();	/* before any key or seed is in memory */
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return EXIT_FAIL;
@@ -1249,8 +1287,20 @@ int do_serve(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (sigfd < 0 || pipe2(s->to_worker, O_CLOEXEC) || pipe2(s->from_worker, O_CLOEXEC) ||
-	    (s->vtpm && pthread_create(&s->worker, NULL, worker_main, s))) {
+	if (sigfd < 0 || pipe2(s->to_worker, O_CLOEXEC) || pipe2(s->from_worker, O_CLOEXEC)) {
+		log_msg(LOG_ERR, "cannot set up: %m");
+		ret = EXIT_FAIL;
+		goto out_vtpm;
+	}
+	/* Attached and opened: keep only what serving needs, in every thread. */
+	if (so.no_sandbox) {
+		log_msg(LOG_WARNING, "running without a sandbox (--no-sandbox)");
+	} else if (enter_sandbox(s)) {
+		log_msg(LOG_ERR, "refusing to serve unconfined (--no-sandbox to override)");
+		ret = EXIT_FAIL;
+		goto out_vtpm;
+	}
+	if (s->vtpm && pthread_create(&s->worker, NULL, worker_main, s)) {
 		log_msg(LOG_ERR, "cannot set up: %m");
 		ret = EXIT_FAIL;
 		goto out_vtpm;

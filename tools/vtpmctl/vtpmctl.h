@@ -75,6 +75,16 @@ enum { LOG_TO_STDERR, LOG_TO_SYSLOG };
 void log_setup(int where, const char *ident);
 void log_set_context(const char *ctx);
 void log_msg(int prio, const char *fmt, ...) __printf(2, 3);
+
+/* sandbox.c: serve's confinement */
+struct sandbox_paths {
+	const char *state_dir;		/* this vTPM's state (read/write) */
+	const char *run_dir;		/* its volatile state (read/write) */
+	const char *key_file;		/* key-file mode: the key (read) */
+	const char *pidfile_dir;	/* where the pidfile is (remove) */
+};
+void sandbox_no_dumps(void);
+int sandbox_enter(const struct sandbox_paths *paths);
 void log_vmsg(int prio, const char *fmt, va_list ap);
 int log_libvtpm(int level, const char *fmt, va_list ap);
 
