@@ -355,20 +355,20 @@ t_lease_dead_host_needs_explicit_break() {
 	bg_client "$WORKDIR/hold-dead" "$s" getrandom:4 hold
 	wait_for_line "$WORKDIR/hold-dead" getrandom || return 1
 	kill -9 "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null
-	[ -f "$VTPM_STATE_DIR/$u.lease" ] || fail "lease left by the killed server" "$u.lease" "$(ls -a "$VTPM_STATE_DIR")" || return 1
+	[ -f "$VTPM_STATE_DIR/$u/serving.lease" ] || fail "lease left by the killed server" "$u/serving.lease" "$(ls -a "$VTPM_STATE_DIR")" || return 1
 	VTPM_HOST_ID=host-b run_rc 1 "$VTPMCTL" serve --socket "$s" --uuid "$u" &&
 		expect_err_line "lease held by host host-a" || return 1
 	VTPM_HOST_ID=host-b run_rc 1 "$VTPMCTL" lease break "$u" &&
 		expect_err_line "heartbeat is recent" || return 1
 	# an old heartbeat alone does not let host B in
-	touch -d '-1 hour' "$VTPM_STATE_DIR/$u.lease"
+	touch -d '-1 hour' "$VTPM_STATE_DIR/$u/serving.lease"
 	VTPM_HOST_ID=host-b run_rc 1 "$VTPMCTL" serve --socket "$s" --uuid "$u" &&
 		expect_err_line "lease held by host host-a" || return 1
 	# host A itself: its old server is dead, so it takes the lease over
 	VTPM_HOST_ID=host-a serve_socket "$u" "$s" || return 1
 	out=$(client "$s" getrandom:4) || return 1
 	wait_exit "$SERVE_PID" || return 1
-	[ ! -e "$VTPM_STATE_DIR/$u.lease" ] || fail "lease released at exit" || return 1
+	[ ! -e "$VTPM_STATE_DIR/$u/serving.lease" ] || fail "lease released at exit" || return 1
 	# the lease of a host that died mid-serve, broken by the admin
 	VTPM_HOST_ID=host-a serve_socket "$u" "$s" || return 1
 	rm -f "$WORKDIR/hold-dead"

@@ -3,7 +3,7 @@
  * The serving lease: which host serves a vTPM, for state directories that
  * several Xen hosts mount (NFS, CephFS, any POSIX filesystem).
  *
- * <state-root>/<uuid>.lease is a small text file:
+ * <state-root>/<uuid>/serving.lease is a small text file:
  *
  *   host=<host id>   /etc/machine-id ($VTPM_HOST_ID overrides)
  *   boot=<boot id>   /proc/sys/kernel/random/boot_id of that host
@@ -85,7 +85,9 @@ void lease_self(struct lease *me, int pid)
 
 static void lease_path(const char *canon, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s/%s.lease", state_root, canon);
+	/* in the vTPM's own directory: the one place its confined server
+	 * may write (Landlock, sandbox.c), and gone with the vTPM */
+	snprintf(buf, size, "%s/%s/serving.lease", state_root, canon);
 }
 
 int lease_read(const char *canon, struct lease *l)
@@ -151,7 +153,7 @@ static int write_temp(const char *canon, const struct lease *me, char *tmp, size
 	char buf[512];
 	int fd, n;
 
-	snprintf(tmp, size, "%s/.%s.lease.%.32s.%d", state_root, canon, me->host, me->pid);
+	snprintf(tmp, size, "%s/%s/.serving.lease.%.32s.%d", state_root, canon, me->host, me->pid);
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -272,7 +274,7 @@ static int lease_usage(int argc, char **argv)
 	(void)argv;
 	printf("Usage: %s lease show UUID\n"
 	       "       %s lease break [--force] UUID\n\n"
-	       "The serving lease of a vTPM on shared storage (<state-dir>/<uuid>.lease):\n"
+	       "The serving lease of a vTPM on shared storage (<state-dir>/<uuid>/serving.lease):\n"
 	       "which host and server hold it, since when, its last heartbeat.\n"
 	       "\"break\" removes a lease whose host is dead (crashed, powered off,\n"
 	       "fenced), so another host may serve the vTPM. Never automatic: a host\n"

@@ -9,8 +9,9 @@
  *    bounding set included, and no_new_privs, so nothing regains them;
  *  - not dumpable and no core files: the process holds the vTPM's seeds
  *    and its state key;
- *  - Landlock: files only beneath its own vTPM's state directory, its
- *    volatile state directory (and its pidfile's directory, to remove it
+ *  - Landlock: files only beneath its own vTPM's state directory (its
+ *    serving lease is there too), its volatile state directory, this
+ *    host's claims directory (and its pidfile's directory, to remove it
  *    at exit); /etc, other vTPMs, the host key's sealed file: EACCES;
  *  - a seccomp filter allowing the system calls the serve loop, libvtpm,
  *    libtpms, OpenSSL, glibc's malloc and syslog make, and nothing else:
@@ -71,6 +72,8 @@ static const int allowed[] = {
 	SCMP_SYS(umask), SCMP_SYS(getcwd), SCMP_SYS(unlink), SCMP_SYS(rename),
 	SCMP_SYS(mkdir), SCMP_SYS(rmdir), SCMP_SYS(stat), SCMP_SYS(lstat),
 	SCMP_SYS(fstatfs), SCMP_SYS(statfs),
+	/* the serving lease (lease.c): link(2) of a temp file, mtime beats */
+	SCMP_SYS(link), SCMP_SYS(linkat), SCMP_SYS(utimensat),
 	/* memory (PROT_EXEC is refused below) */
 	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
 	/* threads, time, signals, randomness */
@@ -198,6 +201,8 @@ static int landlock(const struct sandbox_paths *p)
 	err = ll_allow(rs, p->state_dir, LL_FILES);
 	if (!err)
 		err = ll_allow(rs, p->run_dir, LL_FILES);
+	if (!err)
+		err = ll_allow(rs, p->claims_dir, LL_FILES);
 	if (!err)
 		err = ll_allow(rs, p->key_file, LANDLOCK_ACCESS_FS_READ_FILE);
 	if (!err)

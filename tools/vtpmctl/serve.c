@@ -1010,25 +1010,27 @@ static void log_stats(struct server *s)
 }
 
 /*
- * The directories a confined server may touch: its state, its volatile
- * state (made now if missing, as libvtpm would, so that a vTPM opened
- * later by retry_open() finds it allowed), its pidfile's directory.
+ * The directories a confined server may touch: its state (its serving
+ * lease included), its volatile state (made now if missing, as libvtpm
+ * would, so that a vTPM opened later by retry_open() finds it allowed),
+ * this host's claims, its pidfile's directory.
  */
 static int enter_sandbox(struct server *s)
 {
-	char run[4096], pdir[4096], *slash;
-	const char *root = getenv("VTPM_RUN_DIR");
+	char run[4096], claims[4096], pdir[4096], *slash;
+	const char *root = run_root();
 	const char *base = strrchr(s->dir, '/');
 	struct sandbox_paths p = { .state_dir = s->dir, .key_file = effective_key_file() };
 
-	if (!root || !*root)
-		root = "/run/vtpm";
 	if ((size_t)snprintf(run, sizeof(run), "%s/%s", root, base ? base + 1 : s->dir) >=
 	    sizeof(run))
 		return -ENAMETOOLONG;
 	if ((mkdir(root, 0700) && errno != EEXIST) || (mkdir(run, 0700) && errno != EEXIST))
 		log_msg(LOG_WARNING, "sandbox: cannot create %s: %m", run);
 	p.run_dir = run;
+	/* this host's claims and lease locks (inuse.c, lease.c) */
+	snprintf(claims, sizeof(claims), "%s/claims", root);
+	p.claims_dir = claims;
 	if (so.pidfile) {
 		snprintf(pdir, sizeof(pdir), "%s", so.pidfile);
 		slash = strrchr(pdir, '/');
@@ -1226,7 +1228,7 @@ int do_serve(int argc, char **argv)
 					break;
 				}
 				if (err) {
-					log_msg(LOG_ERR, "cannot take the serving lease %s/%s.lease: %s",
+					log_msg(LOG_ERR, "cannot take the serving lease %s/%s/serving.lease: %s",
 						state_root, s->uuid, strerror(-err));
 					errno = -err;
 					/* a full disk passes: retried with the open */

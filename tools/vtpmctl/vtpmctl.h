@@ -80,6 +80,7 @@ void log_msg(int prio, const char *fmt, ...) __printf(2, 3);
 struct sandbox_paths {
 	const char *state_dir;		/* this vTPM's state (read/write) */
 	const char *run_dir;		/* its volatile state (read/write) */
+	const char *claims_dir;		/* claims, lease locks (read/write) */
 	const char *key_file;		/* key-file mode: the key (read) */
 	const char *pidfile_dir;	/* where the pidfile is (remove) */
 };
