@@ -367,8 +367,12 @@ int do_export(int argc, char **argv)
 		p_err("cannot read vTPM %s: %s", canon, vtpm_strerror(err));
 		goto out;
 	}
-	snprintf(sess_path, sizeof(sess_path), "%s/%s.session", state_root, canon);
+	session_path(canon, sess_path, sizeof(sess_path));
 	sess = read_file(sess_path, &sess_len);
+	if (!sess) {
+		session_old_path(canon, sess_path, sizeof(sess_path));
+		sess = read_file(sess_path, &sess_len);
+	}
 	plen = 4 + exp_len + 4 + sess_len;
 	plain = malloc(plen);
 	ct = malloc(plen);
@@ -556,7 +560,7 @@ int do_import(int argc, char **argv)
 	{
 		char sp[4200];	/* a replaced vTPM's sessions are not this one's */
 
-		snprintf(sp, sizeof(sp), "%s/%s.session", state_root, canon);
+		session_old_path(canon, sp, sizeof(sp));
 		unlink(sp);
 	}
 	if (mkdir_p(state_root, 0700) < 0) {
@@ -579,7 +583,7 @@ int do_import(int argc, char **argv)
 		char sp[4096], tmp[4200];
 		int fd;
 
-		snprintf(sp, sizeof(sp), "%s/%s.session", state_root, canon);
+		session_path(canon, sp, sizeof(sp));
 		snprintf(tmp, sizeof(tmp), "%s.import", sp);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd < 0 || write(fd, plain + 8 + exp_len, sess_len) != (ssize_t)sess_len ||

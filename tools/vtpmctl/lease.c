@@ -90,13 +90,19 @@ static void lease_path(const char *canon, char *buf, size_t size)
 	snprintf(buf, size, "%s/%s/serving.lease", state_root, canon);
 }
 
-int lease_read(const char *canon, struct lease *l)
+/* before the lease moved into the vTPM's directory: <state-root>/<uuid>.lease,
+ * still honoured when a server of an older version holds it */
+static void old_lease_path(const char *canon, char *buf, size_t size)
 {
-	char path[4096], line[256];
+	snprintf(buf, size, "%s/%s.lease", state_root, canon);
+}
+
+static int read_lease_file(const char *path, struct lease *l)
+{
+	char line[256];
 	struct stat sb;
 	FILE *f;
 
-	lease_path(canon, path, sizeof(path));
 	memset(l, 0, sizeof(*l));
 	f = fopen(path, "r");
 	if (!f)
@@ -118,6 +124,23 @@ int lease_read(const char *canon, struct lease *l)
 	if (!l->host[0])
 		return -EBADMSG;
 	return 0;
+}
+
+int lease_read(const char *canon, struct lease *l)
+{
+	char path[4096];
+	int err;
+
+	lease_path(canon, path, sizeof(path));
+	err = read_lease_file(path, l);
+	if (err == -ENOENT) {
+		/* a confined server cannot read there (EACCES): still none */
+		old_lease_path(canon, path, sizeof(path));
+		if (read_lease_file(path, l) == 0)
+			return 0;
+		memset(l, 0, sizeof(*l));
+	}
+	return err;
 }
 
 static bool same_holder(const struct lease *a, const struct lease *b)
@@ -194,6 +217,13 @@ int lease_acquire(const char *canon, const struct lease *me, struct lease *holde
 	struct stat sb;
 	int err, fd;
 
+	/* a server of an older version holding the old place */
+	old_lease_path(canon, path, sizeof(path));
+	if (read_lease_file(path, holder) == 0) {
+		if (!same_holder(holder, me) && !dead_local(holder, me))
+			return -EBUSY;
+		unlink(path);
+	}
 	lease_path(canon, path, sizeof(path));
 	err = write_temp(canon, me, tmp, sizeof(tmp));
 	if (err)
@@ -261,9 +291,14 @@ void lease_release(const char *canon, const struct lease *me)
 int lease_break(const char *canon)
 {
 	char path[4096];
+	int err;
 
+	old_lease_path(canon, path, sizeof(path));
+	err = unlink(path) < 0 ? -errno : 0;
 	lease_path(canon, path, sizeof(path));
-	return unlink(path) < 0 ? -errno : 0;
+	if (unlink(path) == 0)
+		return 0;
+	return errno == ENOENT ? err : -errno;
 }
 
 /* ---- vtpmctl lease show|break ------------------------------------------- */

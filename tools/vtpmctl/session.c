@@ -7,7 +7,7 @@
  * has the whole story; in short:
  *
  *  - Every server that starts a session for a domain draws a random
- *    epoch, records it in <state-root>/<uuid>.session and writes it into
+ *    epoch, records it in <state-root>/<uuid>/session and writes it into
  *    the domain's libxl configuration as c_info.xsdata
  *    "vtpm-epoch-<uuid>" (under libxl's userdata lock). `xl save` and
  *    `xl migrate` put that configuration into the save stream; `xl
@@ -38,7 +38,18 @@
 
 #include "vtpmctl.h"
 
-static void session_path(const char *canon, char *buf, size_t size)
+/*
+ * <state-root>/<uuid>/session: in the vTPM's own directory, the one place
+ * its confined server may write (sandbox.c), and gone with the vTPM.
+ * Versions before it kept <state-root>/<uuid>.session: read when the new
+ * one is missing, removed once the new one is written.
+ */
+void session_path(const char *canon, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s/session", state_root, canon);
+}
+
+void session_old_path(const char *canon, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s/%s.session", state_root, canon);
 }
@@ -51,6 +62,10 @@ int session_read(const char *canon, struct session *s)
 	memset(s, 0, sizeof(*s));
 	session_path(canon, path, sizeof(path));
 	f = fopen(path, "r");
+	if (!f && errno == ENOENT) {
+		session_old_path(canon, path, sizeof(path));
+		f = fopen(path, "r");
+	}
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
@@ -99,11 +114,16 @@ int session_write(const char *canon, const struct session *s)
 		unlink(tmp);
 		return err;
 	}
-	fd = open(state_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*strrchr(path, '/') = '\0';
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
 		fsync(fd);
 		close(fd);
 	}
+	/* the old place, if an older version left one (a confined server
+	 * cannot: it wrote the new one before it confined itself) */
+	session_old_path(canon, path, sizeof(path));
+	unlink(path);
 	return 0;
 }
 

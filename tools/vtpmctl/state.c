@@ -362,9 +362,10 @@ int do_destroy(int argc, char **argv)
 	}
 	lease_break(canon);	/* a lease left by a server of this host */
 	{
-		char sp[4200];	/* its sessions end with it */
+		char sp[4200];	/* its sessions end with it (the new place
+				 * went with its directory) */
 
-		snprintf(sp, sizeof(sp), "%s/%s.session", state_root, canon);
+		session_old_path(canon, sp, sizeof(sp));
 		unlink(sp);
 	}
 	if (json_output)

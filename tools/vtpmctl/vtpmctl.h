@@ -144,6 +144,8 @@ struct session {
 	int domid;
 	long long since;
 };
+void session_path(const char *canon, char *buf, size_t size);
+void session_old_path(const char *canon, char *buf, size_t size);	/* before 0.x */
 int session_read(const char *canon, struct session *s);
 int session_write(const char *canon, const struct session *s);
 void session_new_epoch(char out[33]);

@@ -58,9 +58,9 @@ say "xl save took $((SECONDS - t0)) s"
 step old-backend-gone wait_for 15 sh -c "! xenstore-exists /local/domain/0/backend/vtpm/$dom1"
 step old-server-gone wait_for 15 sh -c "! test -e /run/vtpm/vtpm-$dom1-0.pid || ! kill -0 \$(cat /run/vtpm/vtpm-$dom1-0.pid)"
 step source-saw-suspend grep -q "domain $dom1 suspended (xl save, migration): TPM state kept" /var/log/syslog
-step session-suspended grep -q '^state=suspended$' /var/lib/vtpm/$U.session
+step session-suspended grep -q '^state=suspended$' /var/lib/vtpm/$U/session
 step suspend-record-on-disk test -f /var/lib/vtpm/$U/suspend
-step lease-released test ! -e /var/lib/vtpm/$U.lease
+step lease-released test ! -e /var/lib/vtpm/$U/serving.lease
 
 # --- the saved guest's vTPM moved by export/import (migration without
 # shared storage, on one host: exported to this host's own transport key,
@@ -101,5 +101,5 @@ dom3=$(guest_domid gs)
 xenstore-write /local/domain/$dom3/data/e2e-go 2
 step old-image-refused wait_for 60 grep -q "domain $dom3 carries vTPM session .* a save image older than the vTPM's state" /var/log/syslog
 guest_wait gs 300
-step session-untouched-by-refusal grep -q '^state=ended$' /var/lib/vtpm/$U.session
+step session-untouched-by-refusal grep -q '^state=ended$' /var/lib/vtpm/$U/session
 rm -f /tmp/gs.save /tmp/*.vtpm
