@@ -86,6 +86,7 @@ static const int allowed[] = {
 	SCMP_SYS(getppid), SCMP_SYS(getuid), SCMP_SYS(geteuid),
 	SCMP_SYS(getgid), SCMP_SYS(getegid), SCMP_SYS(tgkill),
 	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(restart_syscall),
+	SCMP_SYS(wait4),	/* reaping its monitor at exit (monitor.c) */
 	SCMP_SYS(uname), SCMP_SYS(sysinfo), SCMP_SYS(prlimit64),
 	/* libvtpm's rollback anchors and the host key, in the kernel keyring */
 	SCMP_SYS(keyctl), SCMP_SYS(add_key), SCMP_SYS(request_key),

@@ -578,8 +578,9 @@ static void session_decide(struct server *s)
 		return;
 	}
 	s->sessions = true;
-	/* now, not at EOF: then there is no time to load a library */
-	if (domain_xc_open())
+	/* now, not at EOF: then there is no time to load a library (a
+	 * confined server's monitor loads it instead: open_vtpm()) */
+	if (so.no_sandbox && domain_xc_open())
 		log_msg(LOG_WARNING, "libxenctrl unavailable: a suspend will not be told from a shutdown");
 	have_old = session_read(s->uuid, &old) == 0;
 	if (have_old && !strcmp(old.state, "running") && !strcmp(old.tag, s->tag)) {
@@ -628,7 +629,8 @@ static void session_token_tick(struct server *s)
 		return;
 	if (!s->token_until)
 		s->token_until = now_s() + 300;
-	err = domain_config_set_token(s->t.domid, s->sess.xen_uuid, s->uuid, s->sess.epoch);
+	err = monitor_active() ? monitor_set_token() :
+	      domain_config_set_token(s->t.domid, s->sess.xen_uuid, s->uuid, s->sess.epoch);
 	if (!err) {
 		s->token_pending = false;
 		log_msg(LOG_DEBUG, "session %.8s recorded in domain %u's configuration",
@@ -648,7 +650,12 @@ static void session_end(struct server *s)
 {
 	int reason = -1, r;
 
-	r = s->sessions ? domain_shutdown_reason(s->t.domid, &reason) : -ENOSYS;
+	if (!s->sessions)
+		r = -ENOSYS;
+	else if (monitor_active())
+		r = monitor_shutdown_reason(&reason);
+	else
+		r = domain_shutdown_reason(s->t.domid, &reason);
 	if (r == 1 && reason == 2 /* SHUTDOWN_suspend */ && s->vtpm) {
 		char rec[48];
 
@@ -686,6 +693,18 @@ static struct vtpm *open_vtpm(struct server *s)
 	struct vtpm *v;
 
 	session_decide(s);	/* fresh boot, resume (s->rec) or refuse */
+	/*
+	 * What a confined server must ask for later (monitor.c), from a
+	 * process forked now: its domain and session are known, no key or
+	 * seed is in memory yet.
+	 */
+	if (s->sessions && !so.no_sandbox && !monitor_active()) {
+		int err = monitor_start(s->t.domid, s->sess.xen_uuid, s->uuid, s->sess.epoch);
+
+		if (err)
+			log_msg(LOG_WARNING, "cannot start the monitor (%s): a suspend will not be told from a shutdown",
+				strerror(-err));
+	}
 	if (s->refuse) {
 		errno = ESTALE;
 		return NULL;
@@ -729,6 +748,40 @@ static struct vtpm *open_vtpm(struct server *s)
 }
 
 /*
+ * The directories a confined server may touch: its state (its serving
+ * lease included), its volatile state (made now if missing, as libvtpm
+ * would, so that a vTPM opened later by retry_open() finds it allowed),
+ * this host's claims, its pidfile's directory.
+ */
+static int enter_sandbox(struct server *s)
+{
+	char run[4096], claims[4096], pdir[4096], *slash;
+	const char *root = run_root();
+	const char *base = strrchr(s->dir, '/');
+	struct sandbox_paths p = { .state_dir = s->dir, .key_file = effective_key_file() };
+
+	if ((size_t)snprintf(run, sizeof(run), "%s/%s", root, base ? base + 1 : s->dir) >=
+	    sizeof(run))
+		return -ENAMETOOLONG;
+	if ((mkdir(root, 0700) && errno != EEXIST) || (mkdir(run, 0700) && errno != EEXIST))
+		log_msg(LOG_WARNING, "sandbox: cannot create %s: %m", run);
+	p.run_dir = run;
+	/* this host's claims and lease locks (inuse.c, lease.c) */
+	snprintf(claims, sizeof(claims), "%s/claims", root);
+	p.claims_dir = claims;
+	if (so.pidfile) {
+		snprintf(pdir, sizeof(pdir), "%s", so.pidfile);
+		slash = strrchr(pdir, '/');
+		if (slash && slash != pdir) {
+			*slash = '\0';
+			p.pidfile_dir = pdir;
+		}
+	}
+	xs_close();	/* dom0's xenstore connection stays out of reach */
+	return sandbox_enter(&p);
+}
+
+/*
  * The vTPM could not be opened for a reason that passes (the disk was
  * full): try again, at most once a second, when a command comes, so the
  * guest is served once the fault is gone, without a restart.
@@ -766,6 +819,14 @@ static void retry_open(struct server *s)
 		s->reopen = transient(err);
 		log_msg(LOG_WARNING, "vTPM %s still cannot be opened: %s%s", s->uuid,
 			vtpm_strerror(err), s->reopen ? "" : "; giving up");
+		return;
+	}
+	/* the first guest byte for libtpms comes after this */
+	if (!so.no_sandbox && enter_sandbox(s)) {
+		log_msg(LOG_ERR, "refusing to serve unconfined (--no-sandbox to override)");
+		vtpm_free(s->vtpm);
+		s->vtpm = NULL;
+		s->reopen = false;
 		return;
 	}
 	if (pthread_create(&s->worker, NULL, worker_main, s)) {
@@ -1007,39 +1068,6 @@ static void log_stats(struct server *s)
 		st.ns_tpm / n / 1e3, st.ns_marshal / n / 1e3,
 		st.ns_crypto / n / 1e3, st.ns_io / n / 1e3,
 		st.bytes_volatile / n, st.bytes_permanent / n);
-}
-
-/*
- * The directories a confined server may touch: its state (its serving
- * lease included), its volatile state (made now if missing, as libvtpm
- * would, so that a vTPM opened later by retry_open() finds it allowed),
- * this host's claims, its pidfile's directory.
- */
-static int enter_sandbox(struct server *s)
-{
-	char run[4096], claims[4096], pdir[4096], *slash;
-	const char *root = run_root();
-	const char *base = strrchr(s->dir, '/');
-	struct sandbox_paths p = { .state_dir = s->dir, .key_file = effective_key_file() };
-
-	if ((size_t)snprintf(run, sizeof(run), "%s/%s", root, base ? base + 1 : s->dir) >=
-	    sizeof(run))
-		return -ENAMETOOLONG;
-	if ((mkdir(root, 0700) && errno != EEXIST) || (mkdir(run, 0700) && errno != EEXIST))
-		log_msg(LOG_WARNING, "sandbox: cannot create %s: %m", run);
-	p.run_dir = run;
-	/* this host's claims and lease locks (inuse.c, lease.c) */
-	snprintf(claims, sizeof(claims), "%s/claims", root);
-	p.claims_dir = claims;
-	if (so.pidfile) {
-		snprintf(pdir, sizeof(pdir), "%s", so.pidfile);
-		slash = strrchr(pdir, '/');
-		if (slash && slash != pdir) {
-			*slash = '\0';
-			p.pidfile_dir = pdir;
-		}
-	}
-	return sandbox_enter(&p);
 }
 
 /* ---- do_serve ------------------------------------------------------------ */
@@ -1294,10 +1322,15 @@ int do_serve(int argc, char **argv)
 		ret = EXIT_FAIL;
 		goto out_vtpm;
 	}
-	/* Attached and opened: keep only what serving needs, in every thread. */
+	/*
+	 * Attached and opened: keep only what serving needs, in every thread.
+	 * A vTPM still to be opened (retry_open(): a full disk) is opened
+	 * unconfined and confined right after; until then no guest byte
+	 * reaches libtpms (every command gets a failure).
+	 */
 	if (so.no_sandbox) {
 		log_msg(LOG_WARNING, "running without a sandbox (--no-sandbox)");
-	} else if (enter_sandbox(s)) {
+	} else if ((s->vtpm || !s->reopen) && enter_sandbox(s)) {
 		log_msg(LOG_ERR, "refusing to serve unconfined (--no-sandbox to override)");
 		ret = EXIT_FAIL;
 		goto out_vtpm;
@@ -1322,6 +1355,7 @@ int do_serve(int argc, char **argv)
 out_vtpm:
 	vtpm_free(s->vtpm);	/* saves: a restart resumes */
 out:
+	monitor_stop();
 	s->t.ops->close(&s->t);
 	if (s->leased && !s->lease_lost)
 		lease_release(s->uuid, &s->me);

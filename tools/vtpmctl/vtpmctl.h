@@ -97,6 +97,7 @@ int state_dir_of(const char *uuid_str, char *buf, size_t size);
 
 /* xs.c: read-only xenstore client (negative errno; -ENOENT: no node or no xenstore) */
 int xs_read_str(const char *path, char *buf, size_t size);
+void xs_close(void);
 int xs_list(const char *path, char ***names, int *n);
 void xs_free_list(char **names);
 
@@ -156,6 +157,12 @@ int domain_xc_open(void);	/* libxenctrl, loaded once per server */
 int domain_shutdown_reason(int domid, int *reason);
 const char *shutdown_reason_name(int r);
 /* 0, -ENOENT while libxl has not written the configuration yet */
+/* monitor.c: what a confined server asks its unconfined monitor */
+int monitor_start(int domid, const char *xuuid, const char *canon, const char *epoch);
+bool monitor_active(void);
+int monitor_shutdown_reason(int *reason);
+int monitor_set_token(void);
+void monitor_stop(void);
 int domain_config_set_token(int domid, const char *xuuid, const char *canon,
 			    const char *epoch);
 
