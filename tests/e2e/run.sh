@@ -234,6 +234,9 @@ esac
 # Test tools that are not part of the product: the test responder.
 art() { [ -e "$TOP/$1" ] && cp -a "$TOP/$1" "$inj/artefacts/" || log "artefact $1 not built"; }
 art tests/responder/vtpm-responder
+# evil_preload.so: a confined server that makes a forbidden call (vtpm)
+gcc -O2 -shared -fPIC -o "$inj/artefacts/evil_preload.so" "$TOP/tests/userspace/evil_preload.c" -ldl ||
+	log "evil_preload.so for dom0 not built"
 # tpm-rawbench for dom0 too (scenario bench: the path without a guest)
 gcc -static -O2 -o "$inj/artefacts/tpm-rawbench" "$E2E_DIR/tools/tpm-rawbench.c" ||
 	log "tpm-rawbench for dom0 not built"

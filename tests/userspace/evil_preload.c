@@ -11,6 +11,11 @@
  *   open:PATH     open(PATH, O_RDONLY)
  *   write:PATH    open(PATH, O_WRONLY | O_CREAT)
  * Each outcome that returns goes to stderr as "EVIL <action>: ok|<error>".
+ *
+ * With EVIL_TRIGGER=PATH (the testbed, where a guest's own commands are
+ * scripted elsewhere) the action is done instead on the first command
+ * after PATH appears: dom0 decides when, the guest's next command is the
+ * one in hand. PATH is removed first (where the server may).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -64,8 +69,17 @@ int TPMLIB_Process(unsigned char **rsp, uint32_t *rsp_size, uint32_t *rsp_bufsiz
 {
 	static process_fn real;
 
+	const char *trigger = getenv("EVIL_TRIGGER");
+
 	if (!real)
 		real = (process_fn)dlsym(RTLD_NEXT, "TPMLIB_Process");
+	if (trigger && *trigger) {
+		if (access(trigger, F_OK) == 0) {
+			unlink(trigger);
+			evil();
+		}
+		return real(rsp, rsp_size, rsp_bufsize, cmd, cmd_size);
+	}
 	/* TPM2_GetRandom(13): 80 01 00000000c 0000017b 000d */
 	if (cmd_size == 12 && cmd[0] == 0x80 && cmd[1] == 0x01 &&
 	    cmd[6] == 0 && cmd[7] == 0 && cmd[8] == 0x01 && cmd[9] == 0x7b &&

@@ -668,12 +668,17 @@ t_serve_opens_once_space_returns() {
 # so it is the filter that stops it.
 t_sandbox_forbidden_syscall_kills() {
 	setup_key
-	local u s=$WORKDIR/s out a st
+	local u s=$WORKDIR/s out a st t0
 	u=$("$VTPMCTL" create) || return 1
 	for a in execve socket ptrace; do
 		rm -f "$WORKDIR"/core*
 		LD_PRELOAD=$TOP/tests/userspace/evil_preload.so EVIL_ACTION=$a serve_socket "$u" "$s" || return 1
+		t0=$SECONDS
 		out=$(cd "$WORKDIR" && client "$s" getrandom:8 getrandom:13 2>&1)
+		# the client learns at once: a failure (EOF here; the kernel path
+		# answers a TPM failure), never a hang
+		[ $((SECONDS - t0)) -le 10 ] || fail "$a: the client waited" "<= 10 s" "$((SECONDS - t0)) s" || return 1
+		printf '%s\n' "$out" | grep -q 'EOF from server' || fail "$a: the client was not told" "EOF from server" "$out" || return 1
 		wait_exit $SERVE_PID; st=$?
 		[ "$st" -eq $((128 + 31)) ] || fail "$a: serve exit status" "159 (SIGSYS)" "$st; $out" || return 1
 		printf '%s\n' "$out" | grep -q '^getrandom rc=0x0 8 bytes' || fail "$a: first command" "answered" "$out" || return 1

@@ -29,7 +29,21 @@ guest_wait gb1 600
 guest_wait ga1 900
 
 # --- run 2: guest A again (a reboot: new domain, same uuid); the server is
-# killed mid-run and the hotplug supervisor restarts it --------------------
+# killed mid-run and the hotplug supervisor restarts it; then the restarted
+# server, confined (sandbox.c), makes a forbidden system call inside a guest
+# command, as a guest that took it over through a libtpms bug would
+# (evil_preload.so, socket(AF_INET) once dom0 touches the trigger): seccomp
+# kills it, the guest's command fails instead of hanging, the supervisor
+# starts a fresh server and the guest goes on -------------------------------
+EVIL=/e2e/artefacts/evil_preload.so
+EVIL_GO=/run/vtpm/$UA/evil-go
+evil_at=
+if [ -f $EVIL ]; then
+	cp -p /etc/default/vtpm /tmp/vtpm.default 2>/dev/null || : >/tmp/vtpm.default
+	printf 'export LD_PRELOAD=%s EVIL_ACTION=socket EVIL_TRIGGER=%s\n' $EVIL $EVIL_GO >>/etc/default/vtpm
+else
+	fail sandbox-evil-preload "no $EVIL in the artefacts"
+fi
 need xl-create-a2 guest_create ga2 guest-vtpm-reboot "$(vtpm_cfg $UA)" || return
 domA=$(guest_domid ga2)
 lg=$(guest_log ga2)
@@ -43,18 +57,34 @@ if step a2-first-reads wait_for 240 grep -q 'E2E-INFO nvread 3 ok' "$lg"; then
 		fail server-killed "no server child under supervisor $sup"
 	fi
 	step server-restarted wait_for 30 sh -c "c=\$(pgrep -P $sup | head -n1); [ -n \"\$c\" ] && [ \"\$c\" != $child ]"
+	if [ -f $EVIL ]; then
+		child=$(pgrep -P "$sup" | head -n1)
+		mark=$(grep -ao 'E2E-INFO nvread [0-9]* ' "$lg" | tail -n1 | cut -d' ' -f3)
+		wait_for 30 sh -c "grep -ao 'E2E-INFO nvread [0-9]* ok' '$lg' | awk '\$3 > $mark' | grep -q ."
+		evil_at=$(grep -ao 'E2E-INFO nvread [0-9]* ' "$lg" | tail -n1 | cut -d' ' -f3)
+		touch $EVIL_GO
+		step sandbox-forbidden-call-kills wait_for 30 grep -q "server pid $child killed by signal 31" /var/log/syslog
+		step sandbox-server-restarted wait_for 30 sh -c "c=\$(pgrep -P $sup | head -n1); [ -n \"\$c\" ] && [ \"\$c\" != $child ]"
+		say "seccomp kill after guest read $evil_at: $(grep -h "killed by signal 31" /var/log/syslog | tail -n1)"
+	fi
 fi
 guest_wait ga2 600
+if [ -f $EVIL ]; then
+	cp -p /tmp/vtpm.default /etc/default/vtpm
+	rm -f $EVIL_GO
+fi
 # Every read after the kill succeeded, and there were some -- except that
 # the read in flight at the kill (the first one after kill_at) may fail:
 # the kernel answers a dead server's command with a TPM failure at once.
+# The same for the seccomp kill (after evil_at): a failure, never a hang.
 after_kill() {
 	local n; n=$(grep -ao 'E2E-INFO nvread [0-9]* [a-z]*' "$lg" | awk -v k="$kill_at" '$3 > k' | tee /tmp/after)
 	[ -n "$n" ] || return 1
-	! awk -v k="$kill_at" '$4 == "fail" && $3 != k + 1' /tmp/after | grep -q . &&
+	! awk -v k="$kill_at" -v e="${evil_at:--9}" '$4 == "fail" && $3 != k + 1 && $3 != e + 1' /tmp/after | grep -q . &&
 		[ "$(grep -c ' ok' /tmp/after)" -ge 5 ] && grep -c ' ok' /tmp/after
 }
 step nv-survives-server-kill after_kill
+[ -n "$evil_at" ] && step sandbox-guest-goes-on sh -c "grep -ao 'E2E-INFO nvread [0-9]* ok' '$lg' | awk '\$3 > $evil_at + 1' | grep -q ."
 
 # --- destroy + create with the same uuid gives a fresh TPM -----------------
 step destroy-a vtpmctl destroy $UA
