@@ -702,7 +702,7 @@ t_sandbox_files_outside_refused() {
 	local u u2 s=$WORKDIR/s out f
 	u=$("$VTPMCTL" create) || return 1
 	u2=$("$VTPMCTL" create) || return 1
-	for f in open:/etc/shadow open:$VTPM_STATE_DIR/$u2/permanent.0 write:/tmp/vtpm-evil-$$ \
+	for f in open:/etc/shadow open:$VTPM_STATE_DIR/$u2/permanent.0 open:$VTPM_KEY_FILE write:/tmp/vtpm-evil-$$ \
 		 write:$VTPM_STATE_DIR/evil; do
 		: >"$WORKDIR/serve.log"
 		LD_PRELOAD=$TOP/tests/userspace/evil_preload.so EVIL_ACTION=$f serve_socket "$u" "$s" || return 1

@@ -160,8 +160,8 @@ static int drop_capabilities(void)
 }
 
 /* Landlock (ABI 1): file access only beneath the given directories (and
- * the key file, read only: a vTPM that could not open at start is opened
- * again later). */
+ * a key file, read only, if the caller names one: serve does not, its
+ * vTPM is open before it confines itself). */
 #define LL_FILES (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE | \
 		  LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE | \
 		  LANDLOCK_ACCESS_FS_MAKE_REG)

@@ -758,7 +758,9 @@ static int enter_sandbox(struct server *s)
 	char run[4096], claims[4096], pdir[4096], *slash;
 	const char *root = run_root();
 	const char *base = strrchr(s->dir, '/');
-	struct sandbox_paths p = { .state_dir = s->dir, .key_file = effective_key_file() };
+	/* not the key file: the vTPM is open (its own key derived, the host
+	 * key wiped); retry_open() opens before it confines */
+	struct sandbox_paths p = { .state_dir = s->dir };
 
 	if ((size_t)snprintf(run, sizeof(run), "%s/%s", root, base ? base + 1 : s->dir) >=
 	    sizeof(run))
