@@ -67,6 +67,14 @@ monitor_main(int fd, int domid, const char *xuuid, const char *canon, const char
 	/* nothing of the server's but this socket and stdio */
 	syscall(SYS_close_range, 4, ~0U, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/*
+	 * Stopping the unit signals every process of it at once: the server
+	 * may still have a question (its instance went away with a suspend).
+	 * The monitor goes when the server does.
+	 */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	if (domain_xc_open())
 		log_msg(LOG_WARNING, "monitor: libxenctrl unavailable: a suspend will not be told from a shutdown");
 	for (;;) {
