@@ -7,6 +7,8 @@ export TPM2TOOLS_TCTI=$RM
 info "tpm at boot: $(dmesg | grep -iE "tpm|vtpm|ima" | tail -n 8 | tr "\n" "|")"
 step tpm-builtin sh -c '[ "$(cat /sys/class/tpm/tpm0/tpm_version_major)" = 2 ] && test -c /dev/tpmrm0'
 step ima-not-bypassed sh -c '! dmesg | grep -q "TPM-bypass"'
+# No command of the core's start-up or of IMA's timed out (patch 0005).
+step no-send-timeouts sh -c '! dmesg | grep -q "send(): error"'
 mount -t securityfs securityfs /sys/kernel/security
 IMA=/sys/kernel/security/ima
 step ima-log-has-boot-aggregate grep -q boot_aggregate $IMA/ascii_runtime_measurements

@@ -13,12 +13,28 @@ need create-tpm12 vtpmctl create --uuid $U12 --tpm1.2 || return
 # The two guests run at the same time.
 need xl-create-patched guest_create fpatched guest-frontend "vtpm=[\"backend=0,uuid=$UP\"]" || return
 need xl-create-patched12 guest_create fpatched12 guest-frontend12 "vtpm=[\"backend=0,uuid=$U12\"]" || return
+# stop_server NAME: when the guest is ready, its vTPM server (and any
+# child) stopped, and kept stopped 4 s after the guest says it is sending
+# a command (patch 0005: the guest must wait, not fail with -ETIME).
+stop_server() {
+	local d pid pids rc=0
+	wait_for 300 grep -aq 'E2E-INFO fe-slow-ready' "$(guest_log "$1")" || return 1
+	d=$(xl domid "$1") && pid=$(cat "/run/vtpm/vtpm-$d-0.pid") || return 1
+	pids="$pid $(pgrep -P "$pid" | tr '\n' ' ')"
+	kill -STOP $pids || return 1
+	xenstore-write "/local/domain/$d/data/e2e-go" stopped
+	wait_for 120 xs_is "/local/domain/$d/data/e2e-slow" sending || rc=1
+	sleep 4
+	kill -CONT $pids
+	return $rc
+}
 # xl save + xl restore of the first guest mid-run: its chip must survive.
 if step fpatched-phase1 wait_for 300 grep -aq 'E2E-INFO fe-phase1' "$(guest_log fpatched)"; then
 	step xl-save xl save fpatched /tmp/fpatched.save &&
 		step xl-restore xl restore /tmp/fpatched.save &&
 		step new-server-started wait_for 60 sh -c 'test -s /run/vtpm/vtpm-$(xl domid fpatched)-0.pid' &&
-		step tell-restored sh -c 'xenstore-write /local/domain/$(xl domid fpatched)/data/e2e-go restored'
+		step tell-restored sh -c 'xenstore-write /local/domain/$(xl domid fpatched)/data/e2e-go restored' &&
+		step slow-server stop_server fpatched
 	rm -f /tmp/fpatched.save
 fi
 guest_wait fpatched 600
