@@ -92,6 +92,9 @@ else
 	mkdir -m 0700 "$R"
 fi
 export VTPM_RUN_DIR=$R
+# the EK certificates' CA of these vTPMs: the bench's own, never the host's
+# /etc/vtpm/ca (made on first use, it would be sealed with this run's key)
+export VTPM_CA_DIR=$T/ca
 
 (umask 077 && head -c 32 /dev/urandom >"$T/key") || { fail "key file"; finish; }
 mkdir -m 0700 "$T/sw"
