@@ -231,6 +231,18 @@ case " ${scenarios[*]} " in *" frontend-ima "*)
 	"$E2E_DIR/lib/build-guest-kernel.sh" "$inj/artefacts/vmlinuz-tpmfront" ||
 		log "the IMA guest kernel was not built: scenario frontend-ima will fail" ;;
 esac
+# Scenario hvm: a device model for dom0 (qemu-system-xen and whichever of
+# its dependencies dom0's image lacks), downloaded here, installed there.
+case " ${scenarios[*]} " in *" hvm "*)
+	mkdir -p "$inj/artefacts/hvm-debs"
+	hvm_have=$(awk '/^Package: /{p=$2} /^Status: install ok installed/{print p}' \
+		"$ROOTFS_DIR/var/lib/dpkg/status" | sort -u)
+	hvm_pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+		--no-breaks --no-replaces --no-enhances qemu-system-xen 2>/dev/null |
+		grep -v -e '^ ' -e '^<' | sort -u | comm -23 - <(echo "$hvm_have"))
+	(cd "$inj/artefacts/hvm-debs" && apt-get download $hvm_pkgs >/dev/null 2>&1) ||
+		log "qemu-system-xen for dom0 not downloaded: scenario hvm has no device model" ;;
+esac
 # Test tools that are not part of the product: the test responder.
 art() { [ -e "$TOP/$1" ] && cp -a "$TOP/$1" "$inj/artefacts/" || log "artefact $1 not built"; }
 art tests/responder/vtpm-responder

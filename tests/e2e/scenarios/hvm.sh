@@ -1,13 +1,19 @@
 # shellcheck shell=bash
 # hvm (not in all): can this testbed run an HVM or PVH guest with a vTPM?
 # Run with an AMD CPU model with SVM, which QEMU's TCG emulates:
-#   E2E_CPU=EPYC,+svm tests/e2e/run.sh hvm
+#   E2E_CPU=EPYC,+svm,+npt tests/e2e/run.sh hvm
+# (Debian's Xen has no shadow paging: HVM needs HAP, i.e. NPT from TCG.)
 # Reports what Xen sees (virt_caps), whether dom0 has a device model, and
 # what xl create of a PVH guest (no device model) and of an HVM guest says.
 say "cpu: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)"
 say "xl info virt_caps: $(xl info | sed -n 's/^virt_caps *: //p')"
 say "xen: $(xl dmesg | grep -iE 'svm|vmx|hvm support|HAP' | head -n 6 | tr '\n' '|')"
-dm=$(command -v qemu-system-i386 qemu-system-x86_64 /usr/lib/xen-4.17/bin/qemu-system-i386 2>/dev/null | head -n1)
+# The device model (HVM only): qemu-system-xen, brought by run.sh.
+if ls /e2e/artefacts/hvm-debs/*.deb >/dev/null 2>&1; then
+	step install-device-model sh -c 'dpkg -i /e2e/artefacts/hvm-debs/*.deb >/tmp/hvm-dpkg.log 2>&1 || { tail -n 5 /tmp/hvm-dpkg.log; false; }'
+fi
+say "xl dmesg (hvm/svm/hap/npt): $(xl dmesg | grep -iE 'svm|hvm|hap|npt|nested|asid' | head -n 12 | tr '\n' '|')"
+dm=$(command -v /usr/libexec/xen-qemu-system-i386 qemu-system-i386 qemu-system-x86_64 /usr/lib/xen-4.17/bin/qemu-system-i386 2>/dev/null | head -n1)
 say "device model: ${dm:-none in dom0 (no qemu-system-x86 package in the image)}"
 U=4e4e0000-0000-4000-8000-0000000000a1
 need install-stack install_vtpm_stack || return
@@ -23,9 +29,11 @@ cfg=/tmp/hpvh.cfg
 	echo "vtpm = [\"backend=0,uuid=$U\"]"
 } >$cfg
 if step xl-create-pvh xl create $cfg; then
-	guest_wait hpvh 300
+	guest_wait hpvh 120
+	say "xl dmesg after pvh: $(xl dmesg | tail -n 8 | tr '\n' '|')"
 else
 	say "pvh: $(tail -n 5 $E2E_OUT/hvm.xl-create-pvh.log | tr '\n' '|')"
+	say "xl dmesg after pvh: $(xl dmesg | tail -n 8 | tr '\n' '|')"
 fi
 cfg=/tmp/hhvm.cfg
 {
@@ -36,7 +44,10 @@ cfg=/tmp/hhvm.cfg
 	echo "vtpm = [\"backend=0,uuid=$U\"]"
 } >$cfg
 if step xl-create-hvm xl create $cfg; then
-	guest_wait hhvm 300
+	guest_wait hhvm 120
+	say "xl dmesg after hvm: $(xl dmesg | tail -n 8 | tr '\n' '|')"
 else
 	say "hvm: $(tail -n 5 $E2E_OUT/hvm.xl-create-hvm.log | tr '\n' '|')"
+	say "xl dmesg after hvm: $(xl dmesg | tail -n 8 | tr '\n' '|')"
+	say "device model log: $(tail -n 5 /var/log/xen/qemu-dm-hhvm.log 2>/dev/null | tr '\n' '|')"
 fi
