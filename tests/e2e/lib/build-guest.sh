@@ -70,4 +70,7 @@ rm -rf "$t/.hostile" "$t/.hostile.log"
 install -m 0755 "$E2E_DIR/guest/init" "$t/init"
 cp "$E2E_DIR"/guest/*.sh "$t/guest/"
 mkdir -p "$t/guest/attest" && cp "$TOP/tests/attest/attest-guest.sh" "$t/guest/attest/"
+# The cpio's "." becomes the guest's /: mktemp made it 0700, which locks every
+# user but root out of the whole tree (tcsd runs as tss: see guest-tpm12.sh).
+chmod 0755 "$t"
 (cd "$t" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
