@@ -13,5 +13,7 @@ sleep 3
 timeout 30 tpm_version >/dev/null 2>&1
 sleep 2
 chmod 0755 /
-info "tcsd with / at 0700: $(grep -o 'Could not retrieve client address info' /tmp/tcsd-bug.log | head -n1); $(($(segfaults) - s0)) segfault: $(dmesg | grep -o 'tcsd.*segfault.*in [^ ]*' | tail -n1)"
-step trousers-bug-shown sh -c "grep -q 'Could not retrieve client address info' /tmp/tcsd-bug.log && [ \$(dmesg | grep -c 'tcsd.*segfault') -gt $s0 ]"
+# tcsd's own warning ("Could not retrieve client address info") goes to a
+# buffered stdout and is lost in the crash: the segfault is what shows.
+info "tcsd with / at 0700: $(($(segfaults) - s0)) segfault: $(dmesg | grep -o 'tcsd.*segfault.*in [^ ]*' | tail -n1)"
+step trousers-bug-shown sh -c "[ \$(dmesg | grep -c 'tcsd.*segfault') -gt $s0 ]"

@@ -18,7 +18,10 @@ bins="/usr/bin/tpm2 /usr/bin/xenstore-read /usr/bin/xenstore-write /usr/bin/xens
 /usr/bin/openssl
 /usr/sbin/tpm_createek /usr/sbin/tpm_takeownership /usr/sbin/tpm_getpubek
 /usr/bin/tpm_sealdata /usr/bin/tpm_unsealdata"
-libs="/usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0"
+# Loaded with dlopen(), so not in ldd's closure: the TCTI, and libgcc_s,
+# which glibc's pthread_exit() needs to unwind (tcsd's worker threads end
+# with it: without it tcsd aborts once its first client leaves).
+libs="/usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0 /lib/x86_64-linux-gnu/libgcc_s.so.1"
 copy_closure() { # copies files + their shared libraries out of $root
 	local f
 	for f in "$@"; do
