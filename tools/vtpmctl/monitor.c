@@ -8,6 +8,10 @@
  *   'R'  why did the domain stop? One libxenctrl call (getdomaininfo)
  *        for the server's own domain, asked when its instance is gone:
  *        a suspend (xl save, migration) keeps the TPM's volatile state.
+ *        A saved domain is released ~0.2 s after its instance goes (under
+ *        TCG), so the monitor also asks every 200 ms on its own and, if
+ *        the domain is gone when the server asks, answers with the last
+ *        shutdown it saw (a suspend is set seconds before the release).
  *   'T'  record the session's epoch in the domain's libxl configuration
  *        (/var/lib/xen/userdata-d.<domid>.<xen-uuid>.libxl-json), so that
  *        a save image of this session resumes its TPM; retried by the
@@ -28,6 +32,7 @@
  * exits when the server's end closes, however the server ends.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +61,9 @@ bool monitor_active(void)
 static void __attribute__((noreturn))
 monitor_main(int fd, int domid, const char *xuuid, const char *canon, const char *epoch)
 {
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int seen_r = -ENOENT, seen_reason = -1;
+	bool xc;
 	struct mon_rsp r;
 	char op;
 	ssize_t n;
@@ -75,21 +83,39 @@ monitor_main(int fd, int domid, const char *xuuid, const char *canon, const char
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	if (domain_xc_open())
+	xc = domain_xc_open() == 0;
+	if (!xc)
 		log_msg(LOG_WARNING, "monitor: libxenctrl unavailable: a suspend will not be told from a shutdown");
 	for (;;) {
+		pfd.fd = fd;
+		if (poll(&pfd, 1, xc ? 200 : -1) == 0) {
+			int rr, reason;
+
+			/* only a shutdown is remembered: running clears it */
+			rr = domain_shutdown_reason(domid, &reason);
+			if (rr >= 0) {
+				seen_r = rr;
+				seen_reason = reason;
+			}
+			continue;
+		}
 		n = read(fd, &op, 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n != 1)
 			_exit(0);	/* the server is gone */
 		memset(&r, 0, sizeof(r));
-		if (op == 'R')
+		if (op == 'R') {
 			r.ret = domain_shutdown_reason(domid, &r.reason);
-		else if (op == 'T')
+			if (r.ret == -ENOENT && seen_r == 1) {
+				r.ret = 1;
+				r.reason = seen_reason;
+			}
+		} else if (op == 'T') {
 			r.ret = domain_config_set_token(domid, xuuid, canon, epoch);
-		else
+		} else {
 			_exit(1);
+		}
 		if (send(fd, &r, sizeof(r), MSG_NOSIGNAL) != sizeof(r))
 			_exit(1);
 	}
