@@ -14,7 +14,8 @@
 #   E2E_TIMEOUT=SECONDS      limit per testbed boot (default 3600: all runs
 #                            about 30 minutes on an idle machine)
 #   E2E_CPU=MODEL            QEMU CPU model instead of Nehalem/host (scenario
-#                            hvm: E2E_CPU=EPYC,+svm gives Xen SVM under TCG)
+#                            hvm: EPYC,+svm,+npt gives Xen SVM and HAP
+#                            under TCG; -monitor: see testing.rst)
 #   E2E_QEMU_MEM=MIB         the testbed machine's memory (default 3072;
 #                            dom0 has 1024 of it, guests the rest)
 #   VTPM_CACHE_DIR=DIR       image cache (default /var/tmp/xen-tpmback-cache)

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # hvm (not in all): can this testbed run an HVM or PVH guest with a vTPM?
 # Run with an AMD CPU model with SVM, which QEMU's TCG emulates:
-#   E2E_CPU=EPYC,+svm,+npt tests/e2e/run.sh hvm
-# (Debian's Xen has no shadow paging: HVM needs HAP, i.e. NPT from TCG.)
+#   E2E_CPU=EPYC,+svm,+npt,-monitor tests/e2e/run.sh hvm
+# (Debian's Xen has no shadow paging: HVM needs HAP, i.e. NPT from TCG;
+# with MONITOR/MWAIT advertised, Xen's idle loop took a #GP under TCG.)
 # Reports what Xen sees (virt_caps), whether dom0 has a device model, and
 # what xl create of a PVH guest (no device model) and of an HVM guest says.
 say "cpu: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)"
