@@ -58,9 +58,17 @@ served_by_unit() {
 	wait_for 30 systemctl is-active -q "$u" || { systemctl status "$u"; return 1; }
 	pid=$(systemctl show -p MainPID --value "$u")
 	[ "$(readlink "/proc/$pid/exe")" = /usr/sbin/vtpmctl ] || { echo "$u main pid $pid is not vtpmctl"; return 1; }
-	# NoNewPrivileges=yes and CapabilityBoundingSet=CAP_SYS_ADMIN (bit 21)
+	# the unit's bounds: NoNewPrivileges=yes, CapabilityBoundingSet=CAP_SYS_ADMIN
+	# (bit 21); once attached with its vTPM open, the server's own
+	# confinement: no capability left at all, not even bounded, and a
+	# seccomp filter (Documentation/security.rst)
 	grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$pid/status" || { echo "no NoNewPrivs"; return 1; }
-	grep -q '^CapBnd:[[:space:]]*0000000000200000' "/proc/$pid/status" || { grep Cap "/proc/$pid/status"; return 1; }
+	grep -Eq '^CapBnd:[[:space:]]*0000000000(200000|000000)$' "/proc/$pid/status" || { grep Cap "/proc/$pid/status"; return 1; }
+	wait_for 120 grep -q '^Seccomp:[[:space:]]*2' "/proc/$pid/status" ||
+		{ echo "not confined within 120 s:"; grep -E '^(Cap|Seccomp)' "/proc/$pid/status"; return 1; }
+	grep -q '^CapEff:[[:space:]]*0000000000000000' "/proc/$pid/status" &&
+		grep -q '^CapBnd:[[:space:]]*0000000000000000' "/proc/$pid/status" ||
+		{ echo "confined but capabilities left:"; grep Cap "/proc/$pid/status"; return 1; }
 	[ ! -e "/run/vtpm/vtpm-$d-0.pid" ] || { echo "a hotplug pidfile exists"; return 1; }
 	echo "$u pid $pid"
 }
