@@ -233,7 +233,8 @@ int sandbox_enter(const struct sandbox_paths *paths)
 
 	err = drop_capabilities();
 	if (err) {
-		log_msg(LOG_ERR, "sandbox: cannot drop capabilities: %s", strerror(-err));
+		log_msg(LOG_ERR, "sandbox: cannot drop capabilities: %s%s", strerror(-err),
+			err == -EPERM ? " (emptying the bounding set needs CAP_SETPCAP: the unit's CapabilityBoundingSet must keep it)" : "");
 		return err;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {

@@ -59,11 +59,11 @@ served_by_unit() {
 	pid=$(systemctl show -p MainPID --value "$u")
 	[ "$(readlink "/proc/$pid/exe")" = /usr/sbin/vtpmctl ] || { echo "$u main pid $pid is not vtpmctl"; return 1; }
 	# the unit's bounds: NoNewPrivileges=yes, CapabilityBoundingSet=CAP_SYS_ADMIN
-	# (bit 21); once attached with its vTPM open, the server's own
+	# (bit 21) CAP_SETPCAP (bit 8); once attached with its vTPM open, the server's own
 	# confinement: no capability left at all, not even bounded, and a
 	# seccomp filter (Documentation/security.rst)
 	grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$pid/status" || { echo "no NoNewPrivs"; return 1; }
-	grep -Eq '^CapBnd:[[:space:]]*0000000000(200000|000000)$' "/proc/$pid/status" || { grep Cap "/proc/$pid/status"; return 1; }
+	grep -Eq '^CapBnd:[[:space:]]*0000000000(200100|000000)$' "/proc/$pid/status" || { grep Cap "/proc/$pid/status"; return 1; }
 	wait_for 120 grep -q '^Seccomp:[[:space:]]*2' "/proc/$pid/status" ||
 		{ echo "not confined within 120 s:"; grep -E '^(Cap|Seccomp)' "/proc/$pid/status"; return 1; }
 	grep -q '^CapEff:[[:space:]]*0000000000000000' "/proc/$pid/status" &&
