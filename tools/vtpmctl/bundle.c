@@ -14,7 +14,7 @@
  * The header names the vTPM's uuid, the target key's SHA-256 fingerprint,
  * the source host and the time; all of it authenticated. The plaintext
  * (libvtpm's export: permanent state, suspend record; vtpmctl's session
- * file) never touches disk or wire unencrypted. import refuses a bundle
+ * file; its format in bundle.h) never touches disk or wire unencrypted. import refuses a bundle
  * for another key (before any decryption), a tampered one (GCM), and a
  * uuid that exists here (unless --replace, and then never while it is in
  * use, unless --force); it seals the state with this host's keys (key
@@ -35,6 +35,7 @@
 #include <openssl/pem.h>
 
 #include "libvtpm/libvtpm.h"
+#include "bundle.h"
 #include "vtpmctl.h"
 
 #define BUNDLE_MAGIC	"VTPMBUNDLE1\n"
@@ -307,7 +308,8 @@ int do_export(int argc, char **argv)
 	const char *uuid = NULL, *to = NULL, *out = NULL;
 	char dir[4096], canon[37], why[512], sess_path[4096], outbuf[4096];
 	uint8_t u[16], tpub[32], key[32], salt[64], tag[16], *exp = NULL, *plain = NULL, *ct = NULL;
-	size_t exp_len = 0, sess_len = 0, plen;
+	size_t exp_len = 0, sess_len = 0, plen = 0;
+	struct bundle_parts parts;
 	char *sess = NULL;
 	struct bundle_hdr h;
 	EVP_PKEY *target = NULL, *eph = NULL;
@@ -373,16 +375,16 @@ int do_export(int argc, char **argv)
 		session_old_path(canon, sess_path, sizeof(sess_path));
 		sess = read_file(sess_path, &sess_len);
 	}
-	plen = 4 + exp_len + 4 + sess_len;
-	plain = malloc(plen);
-	ct = malloc(plen);
-	if (!plain || !ct)
+	parts = (struct bundle_parts){ .state = exp, .state_len = exp_len,
+				       .session = (uint8_t *)sess, .session_len = sess_len };
+	plen = bundle_join_len(&parts);
+	plain = plen ? malloc(plen) : NULL;
+	ct = plen ? malloc(plen) : NULL;
+	if (!plain || !ct) {
+		p_err("cannot export vTPM %s: %s", canon, plen ? strerror(ENOMEM) : "state too large");
 		goto out;
-	put_be(plain, exp_len, 4);
-	memcpy(plain + 4, exp, exp_len);
-	put_be(plain + 4 + exp_len, sess_len, 4);
-	if (sess_len)
-		memcpy(plain + 8 + exp_len, sess, sess_len);
+	}
+	bundle_join(&parts, plain);
 
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, BUNDLE_MAGIC, 12);
@@ -459,7 +461,8 @@ int do_import(int argc, char **argv)
 	char canon[37], dir[4096], why[512], fhex[65], mine[65], src[65];
 	uint8_t mypub[32], myfpr[32], salt[64], key[32], *plain = NULL;
 	const struct bundle_hdr *h;
-	size_t len = 0, ct_len, exp_len, sess_len;
+	size_t len = 0, ct_len = 0;
+	struct bundle_parts parts;
 	EVP_PKEY *me = NULL, *eph = NULL;
 	char *buf = NULL;
 	int i, r, err, ret = EXIT_FAIL;
@@ -535,10 +538,8 @@ int do_import(int argc, char **argv)
 		      path);
 		goto out;
 	}
-	/* both length fields must be there before either is read */
-	if (ct_len < 8 || (exp_len = get_be(plain, 4)) > ct_len - 8 ||
-	    (sess_len = get_be(plain + 4 + exp_len, 4)) != ct_len - 8 - exp_len) {
-		p_err("bundle %s is malformed", path);
+	if (bundle_split(plain, ct_len, &parts, why, sizeof(why))) {
+		p_err("bundle %s is malformed: %s; nothing imported", path, why);
 		goto out;
 	}
 	snprintf(dir, sizeof(dir), "%s/%s", state_root, canon);
@@ -571,7 +572,7 @@ int do_import(int argc, char **argv)
 		VTPM_OPTS(o, .state_dir = dir, .key_file = effective_key_file(),
 			  .key_desc = effective_key_desc(), .flags = VTPM_F_ROLLBACK_ANCHOR);
 
-		err = vtpm_state_import(&o, plain + 4, exp_len);
+		err = vtpm_state_import(&o, parts.state, parts.state_len);
 	}
 	if (err) {
 		p_err("cannot import vTPM %s: %s", canon, vtpm_strerror(err));
@@ -579,14 +580,15 @@ int do_import(int argc, char **argv)
 			vtpm_state_destroy(dir);
 		goto out;
 	}
-	if (sess_len) {
+	if (parts.session_len) {
 		char sp[4096], tmp[4200];
 		int fd;
 
 		session_path(canon, sp, sizeof(sp));
 		snprintf(tmp, sizeof(tmp), "%s.import", sp);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0 || write(fd, plain + 8 + exp_len, sess_len) != (ssize_t)sess_len ||
+		if (fd < 0 || write(fd, parts.session, parts.session_len) !=
+			      (ssize_t)parts.session_len ||
 		    fsync(fd) || rename(tmp, sp))
 			fprintf(stderr, "Warning: session file of %s not written: a save image will not resume\n",
 				canon);
