@@ -19,71 +19,45 @@
  * (vtpmctl import destroys what a failed import left).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <libvtpm/libvtpm.h>
+#include "vtpm_fixture.h"
 
-#define FAIL(...) do { fprintf(stderr, "fuzz_import: " __VA_ARGS__); abort(); } while (0)
-
-static char key[256], target[256];
+static struct vtpm_fixture fx;
+static char target[256];
 static uint8_t *good;
 static size_t good_len;
 
-static int print(enum vtpm_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	return vfprintf(stderr, fmt, ap);
-}
-
 static void setup(void)
 {
-	const char *base = getenv("FUZZ_WORKDIR") ?: "/dev/shm";
-	char dir[200], path[256], src[256];
+	char src[256];
 	uint8_t cmd[12] = { 0x80, 0x01, 0, 0, 0, 12, 0, 0, 0x01, 0x44, 0, 0 };
 	uint8_t rsp[4096];
 	size_t rlen = sizeof(rsp);
 	struct vtpm *v;
-	FILE *f;
 
 	if (good)
 		return;
-	if (getenv("FUZZ_VERBOSE"))
-		vtpm_set_print(print);
-	snprintf(dir, sizeof(dir), "%s/vtpm-fuzz-import.XXXXXX", base);
-	if (!mkdtemp(dir))
-		FAIL("mkdtemp\n");
-	snprintf(key, sizeof(key), "%s/key", dir);
-	f = fopen(key, "w");
-	if (!f || fwrite("0123456789abcdef0123456789abcdef", 1, 32, f) != 32 || fclose(f))
-		FAIL("key file\n");
-	snprintf(path, sizeof(path), "%s/run", dir);
-	setenv("VTPM_RUN_DIR", path, 1);
-	snprintf(src, sizeof(src), "%s/source", dir);
-	snprintf(target, sizeof(target), "%s/target", dir);
+	fixture_init(&fx, "fuzz_import");
+	fixture_path(&fx, "source", src, sizeof(src));
+	fixture_path(&fx, "target", target, sizeof(target));
 	{
-		VTPM_OPTS(opts, .state_dir = src, .key_file = key);
+		VTPM_OPTS(opts, .state_dir = src, .key_file = fx.key);
 
-		if (vtpm_create(&opts))
-			FAIL("vtpm_create in %s\n", src);
-		v = vtpm_new(&opts);
-		if (!v)
-			FAIL("vtpm_new in %s\n", src);
+		v = fixture_vtpm(&fx, &opts);
 		/* TPM2_Startup(CLEAR), then a suspend record in the export */
 		if (vtpm_process(v, cmd, sizeof(cmd), 0, rsp, &rlen))
-			FAIL("startup\n");
+			FIXTURE_FAIL(&fx, "startup\n");
 		if (vtpm_suspend(v, "epoch:fuzz"))
-			FAIL("vtpm_suspend\n");
+			FIXTURE_FAIL(&fx, "vtpm_suspend\n");
 		if (vtpm_state_export(&opts, &good, &good_len))
-			FAIL("vtpm_state_export\n");
+			FIXTURE_FAIL(&fx, "vtpm_state_export\n");
 	}
-	fprintf(stderr, "fuzz_import: state in %s, a real export has %zu bytes\n", dir,
-		good_len);
+	fprintf(stderr, "fuzz_import: a real export has %zu bytes\n", good_len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -114,12 +88,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in = buf;
 	}
 	{
-		VTPM_OPTS(opts, .state_dir = target, .key_file = key,
+		VTPM_OPTS(opts, .state_dir = target, .key_file = fx.key,
 			  .resume_record = "epoch:fuzz");
 
 		err = vtpm_state_import(&opts, in, len);
 		if (err == -EEXIST)
-			FAIL("the previous input's vTPM was not destroyed\n");
+			FIXTURE_FAIL(&fx, "the previous input's vTPM was not destroyed\n");
 		if (!err) {
 			/* libtpms reads the imported permanent state and, when
 			 * the record is there, the volatile state in it */
@@ -129,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		vtpm_state_destroy(target);
 		if (stat(target, &st) == 0)
-			FAIL("%s could not be destroyed after an import\n", target);
+			FIXTURE_FAIL(&fx, "%s could not be destroyed after an import\n", target);
 	}
 	free(buf);
 	return 0;
