@@ -125,6 +125,19 @@ def main():
                        "no_server": bytes([0, 0, 9, 255, 9, 255, 3, 0, 5, 0])}, locality=False)
     write("fuzz_blob", {"raw_magic": b"\x00VTPMBLB2" + b"\0" * 88,
                         "roundtrip": b"\x01\x12\x34" + bytes(range(64))}, locality=False)
+    # mode 2: a whole bundle plaintext (tools/vtpmctl/bundle.h) for
+    # bundle_split(); the state part here is only libvtpm's export magic
+    part = lambda b: struct.pack(">I", len(b)) + b
+    exp, sess = b"VTPMEXP1", b'{"sessions": []}\n'
+    write("fuzz_import", {
+        "split_no_session": b"\x02" + part(exp) + part(b""),
+        "split_session": b"\x02" + part(exp) + part(sess),
+        "split_truncated_length": b"\x02" + b"\0\0\0",
+        "split_oversize_state": b"\x02" + struct.pack(">I", 0x10000000) + b"\0\0\0",
+        "split_oversize_session": b"\x02" + part(exp) + struct.pack(">I", 10),
+        "split_empty_state": b"\x02" + part(b"") + part(b""),
+        "split_trailing": b"\x02" + part(exp) + part(b"") + b"\0",
+    }, locality=False)
 
 
 if __name__ == "__main__":
