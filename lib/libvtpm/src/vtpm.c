@@ -537,6 +537,19 @@ static int meta_store(struct vtpm_store *st, const struct meta *m)
 	return st->ops->store(st, VTPM_META_NAME, buf, n, 1);
 }
 
+/* The meta file of a new vTPM, written last: its presence means "this vTPM exists". */
+static int meta_store_new(struct vtpm *v, enum vtpm_tpm_version version)
+{
+	struct meta m = {
+		.format = 2,
+		.version = version,
+		.encrypted = v->sealer.encrypted,
+		.created = time(NULL),
+	};
+
+	return meta_store(&v->store, &m);
+}
+
 /* --- instance life cycle ------------------------------------------------- */
 
 static void vtpm_release(struct vtpm *v)
@@ -650,6 +663,32 @@ static int vtpm_setup(struct vtpm *v, const struct vtpm_opts *opts, int create,
 	return 0;
 }
 
+/*
+ * The state directory of a vTPM about to be made (vtpm_create()) or
+ * imported (vtpm_state_import()): set up as vtpm_setup() does, refused with
+ * -EEXIST when a vTPM exists there, and nothing an earlier vTPM of this
+ * name left (volatile state in the run directory, rollback anchors) may
+ * be taken for the new one's.
+ */
+static int vtpm_setup_new(struct vtpm *v, const struct vtpm_opts *opts)
+{
+	struct meta m;
+	int err;
+
+	err = vtpm_setup(v, opts, 1, !(v->flags & VTPM_F_PLAINTEXT));
+	if (err)
+		return err;
+	err = meta_load(&v->store, &m);
+	if (err != -ENOENT)
+		return err ? err : -EEXIST;
+	v->run.ops->destroy(&v->run);
+	v->run.ops->close(&v->run);
+	v->run.ops = NULL;
+	vtpm_anchor_remove(&v->gen_anchor);
+	vtpm_anchor_remove(&v->vol_anchor);
+	return 0;
+}
+
 static int tpmlib_start(struct vtpm *v)
 {
 	uint32_t min, max, got;
@@ -684,8 +723,6 @@ static int tpmlib_start(struct vtpm *v)
 
 int vtpm_create(const struct vtpm_opts *opts)
 {
-	unsigned int flags;
-	struct meta m = { 0 };
 	struct vtpm *v;
 	int err;
 
@@ -697,28 +734,16 @@ int vtpm_create(const struct vtpm_opts *opts)
 	if (!v)
 		return libvtpm_err(-ENOMEM);
 	g_vtpm = v;
-	flags = OPT(opts, flags, 0);
-	v->flags = flags;
+	v->flags = OPT(opts, flags, 0);
 	v->version = OPT(opts, version, VTPM_TPM_2_0);
 	v->creating = 1;
 	if (v->version != VTPM_TPM_2_0 && v->version != VTPM_TPM_1_2) {
 		err = -EINVAL;
 		goto out;
 	}
-	err = vtpm_setup(v, opts, 1, !(flags & VTPM_F_PLAINTEXT));
+	err = vtpm_setup_new(v, opts);
 	if (err)
 		goto out;
-	err = meta_load(&v->store, &m);
-	if (err != -ENOENT) {
-		err = err ? err : -EEXIST;
-		goto out;
-	}
-	/* nothing of an earlier vTPM of this name may be taken for ours */
-	v->run.ops->destroy(&v->run);
-	v->run.ops->close(&v->run);
-	v->run.ops = NULL;
-	vtpm_anchor_remove(&v->gen_anchor);
-	vtpm_anchor_remove(&v->vol_anchor);
 	err = tpmlib_start(v);		/* manufactures: new seeds, empty NV */
 	if (err)
 		goto out;
@@ -735,16 +760,11 @@ int vtpm_create(const struct vtpm_opts *opts)
 	if (err)
 		goto out;
 	v->store.ops->remove(&v->store, VTPM_PERM_SLOTS ".1");
-	/* meta last: its presence means "this vTPM exists" */
-	m.format = 2;
-	m.version = v->version;
-	m.encrypted = v->sealer.encrypted;
-	m.created = time(NULL);
-	err = meta_store(&v->store, &m);
+	err = meta_store_new(v, v->version);
 	if (!err)
 		pr_info("created %s vTPM in %s (%s)\n",
 			v->version == VTPM_TPM_1_2 ? "TPM 1.2" : "TPM 2.0",
-			opts->state_dir, m.encrypted ? "encrypted" : "plaintext");
+			opts->state_dir, v->sealer.encrypted ? "encrypted" : "plaintext");
 out:
 	vtpm_release(v);
 	return libvtpm_err(err);
@@ -1683,7 +1703,6 @@ int vtpm_state_import(const struct vtpm_opts *opts, const uint8_t *in, size_t le
 	const uint8_t *p = in, *end = in + len, *perm, *rname, *rec;
 	uint32_t version, perm_len, rname_len, rec_len;
 	struct blob_meta meta = { 0 };
-	struct meta m = { 0 };
 	char name[256];
 	struct vtpm *v;
 	size_t blen;
@@ -1719,19 +1738,9 @@ int vtpm_state_import(const struct vtpm_opts *opts, const uint8_t *in, size_t le
 	g_vtpm = v;
 	v->flags = OPT(opts, flags, 0);
 	v->version = version;
-	err = vtpm_setup(v, opts, 1, !(v->flags & VTPM_F_PLAINTEXT));
+	err = vtpm_setup_new(v, opts);
 	if (err)
 		goto out;
-	err = meta_load(&v->store, &m);
-	if (err != -ENOENT) {
-		err = err ? err : -EEXIST;
-		goto out;
-	}
-	v->run.ops->destroy(&v->run);
-	v->run.ops->close(&v->run);
-	v->run.ops = NULL;
-	vtpm_anchor_remove(&v->gen_anchor);
-	vtpm_anchor_remove(&v->vol_anchor);
 	err = commit_permanent(v, perm, perm_len);
 	if (err)
 		goto out;
@@ -1748,15 +1757,11 @@ int vtpm_state_import(const struct vtpm_opts *opts, const uint8_t *in, size_t le
 			goto out;
 		v->generation = meta.generation;
 	}
-	m.format = 2;
-	m.version = version;
-	m.encrypted = v->sealer.encrypted;
-	m.created = time(NULL);
-	err = meta_store(&v->store, &m);	/* last: now the vTPM exists */
+	err = meta_store_new(v, version);	/* last: now the vTPM exists */
 	if (!err)
 		pr_info("imported %s vTPM into %s (%s%s)\n",
 			version == VTPM_TPM_1_2 ? "TPM 1.2" : "TPM 2.0", opts->state_dir,
-			m.encrypted ? "encrypted" : "plaintext",
+			v->sealer.encrypted ? "encrypted" : "plaintext",
 			rec_len ? ", with a suspend record" : "");
 out:
 	vtpm_release(v);
