@@ -134,25 +134,6 @@ static int ca_gcm(int enc, const uint8_t hk[32], const uint8_t nonce[12],
 	return ok ? 0 : -EKEYREJECTED;
 }
 
-static int write_file(const char *path, const void *data, size_t len, mode_t mode)
-{
-	char tmp[4200];
-	int fd, err = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0)
-		err = errno ? -errno : -EIO;
-	close(fd);
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
-}
-
 static int read_all(const char *path, uint8_t **data, size_t *len)
 {
 	struct stat sb;
@@ -306,7 +287,7 @@ static int ca_init(char *why, size_t wlen)
 	/* the key first: a certificate without its key is no CA */
 	err = ca_key_store(kpath, hk, cert, key);
 	if (!err)
-		err = write_file(path, pem->data, pem->length, 0644);
+		err = write_file_atomic(path, pem->data, pem->length, 0644);
 	if (err) {
 		unlink(kpath);
 		snprintf(why, wlen, "cannot write the CA to %s: %s", ca_dir(), strerror(-err));
@@ -410,7 +391,7 @@ static int ca_key_store(const char *path, const uint8_t hk[32], X509 *cert, EVP_
 	memcpy(blob, CA_MAGIC, 8);
 	memcpy(blob + 8, nonce, 12);
 	memcpy(blob + 20, tag, 16);
-	err = write_file(path, blob, 36 + dlen, 0600);
+	err = write_file_atomic(path, blob, 36 + dlen, 0600);
 out:
 	if (der)
 		OPENSSL_clear_free(der, dlen);

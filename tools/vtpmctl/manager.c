@@ -157,39 +157,6 @@ static void hex(const uint8_t *b, size_t n, char *out)
 		sprintf(out + 2 * i, "%02x", b[i]);
 }
 
-/* Write a file atomically: temp file (O_EXCL), fsync, rename, dir fsync. */
-static int write_atomic(const char *path, const void *data, size_t len, mode_t mode)
-{
-	char tmp[PATH_MAX], dir[PATH_MAX], *slash;
-	int fd, dfd, err = 0;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0)
-		err = errno ? -errno : -EIO;
-	close(fd);
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
-	if (err) {
-		unlink(tmp);
-		return err;
-	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*(slash == dir ? slash + 1 : slash) = '\0';
-	dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-}
-
 static int read_file(const char *path, uint8_t **data, size_t *len, size_t max)
 {
 	struct stat sb;
@@ -595,7 +562,7 @@ static int anchor_store(const struct anchor_file *a, const uint8_t key[32])
 		hex(d, 32, m);
 		o += snprintf(buf + o, cap - o, "mac=%s\n", m);
 		anchor_path(path, sizeof(path));
-		err = write_atomic(path, buf, o, 0600);
+		err = write_file_atomic(path, buf, o, 0600);
 	}
 	free(buf);
 	return err;
@@ -943,7 +910,7 @@ static int do_init(int argc, char **argv)
 	}
 	err = mkdirs_for(path);
 	if (!err)
-		err = write_atomic(path, blob, blen, 0600);
+		err = write_file_atomic(path, blob, blen, 0600);
 	if (err) {
 		p_err("cannot write %s: %s", path, strerror(-err));
 		goto out;
@@ -1430,7 +1397,7 @@ static int do_reseal(int argc, char **argv)
 	}
 	err = sealed_serialize(&g, key, &blob, &blen);
 	if (!err)
-		err = write_atomic(path, blob, blen, 0600);
+		err = write_file_atomic(path, blob, blen, 0600);
 	if (err) {
 		p_err("cannot write %s: %s", path, strerror(-err));
 		goto out;
@@ -1570,7 +1537,7 @@ static int do_rotate(int argc, char **argv)
 		err = sealed_serialize(&g, nkey, &blob, &blen);
 	snprintf(next, sizeof(next), "%s.next", path);
 	if (!err)
-		err = write_atomic(next, blob, blen, 0600);
+		err = write_file_atomic(next, blob, blen, 0600);
 	if (err) {
 		p_err("cannot write %s: %s", next, strerror(-err));
 		goto out_next;

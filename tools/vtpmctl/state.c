@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <glob.h>
 #include <keyutils.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,43 @@ int mkdir_p(const char *path, mode_t mode)
 	if (stat(buf, &sb) < 0)
 		return -errno;
 	return S_ISDIR(sb.st_mode) ? 0 : -ENOTDIR;
+}
+
+/*
+ * Write a file whole or not at all: <path>.new made afresh (O_EXCL,
+ * O_NOFOLLOW: not through a link someone left there), fsync, rename over
+ * path, then fsync of the directory so the rename survives a crash.
+ */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX], *slash;
+	int fd, dfd, err = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0)
+		err = errno ? -errno : -EIO;
+	close(fd);
+	if (!err && rename(tmp, path) < 0)
+		err = -errno;
+	if (err) {
+		unlink(tmp);
+		return err;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
 }
 
 /* Remove a directory this create made (flat: only files inside). */

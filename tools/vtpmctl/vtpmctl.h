@@ -114,6 +114,7 @@ int vtpmctl_hkdf(const uint8_t *ikm, size_t ikm_len, const void *salt, size_t sa
 /* state.c */
 #include <sys/types.h>
 int mkdir_p(const char *path, mode_t mode);
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /* lease.c: which host serves a vTPM on shared storage */
 int lease_beat_s(void);	/* heartbeat period: 10 s, $VTPM_LEASE_BEAT_S */
