@@ -64,25 +64,15 @@ struct tpm_props {
 
 static int get_props(struct vtpm *v, struct tpm_props *pr)
 {
-	struct tpmbuf t;
 	struct tpmrd r;
-	uint32_t rc, n, i;
-	size_t len;
+	uint32_t n, i;
 	int err;
 
 	memset(pr, 0, sizeof(*pr));
-	tb_begin(&t, TPM2_ST_NO_SESSIONS, TPM2_CC_GET_CAP);
-	tb_u32(&t, 6);		/* TPM_CAP_TPM_PROPERTIES */
-	tb_u32(&t, 0x100);	/* TPM_PT_FIXED */
-	tb_u32(&t, 16);
-	err = tpm_run(v, &t, resp, &len, &rc);
+	err = tpm2_get_cap(v, 6 /* TPM_CAP_TPM_PROPERTIES */, 0x100 /* TPM_PT_FIXED */, 16,
+			   resp, &r);
 	if (err)
 		return err;
-	if (rc)
-		return -EPROTO;
-	r = (struct tpmrd){ .p = resp, .n = len, .o = 10 };
-	rd_u8(&r);
-	rd_u32(&r);
 	n = rd_u32(&r);
 	for (i = 0; i < n && !r.bad; i++) {
 		uint32_t prop = rd_u32(&r), val = rd_u32(&r);

@@ -135,27 +135,39 @@ const char *tpm2_alg_md_name(uint16_t alg)
 	return NULL;
 }
 
-int tpm2_pcr_banks(struct vtpm *v, uint16_t *algs, int max)
+int tpm2_get_cap(struct vtpm *v, uint32_t cap, uint32_t property, uint32_t count,
+		 uint8_t *resp, struct tpmrd *r)
 {
-	static uint8_t resp[VTPM_MAX_PACKET];
 	struct tpmbuf t;
-	struct tpmrd r;
 	size_t len;
-	uint32_t rc, count, i;
-	int err, n = 0;
+	uint32_t rc;
+	int err;
 
 	tb_begin(&t, TPM2_ST_NO_SESSIONS, TPM2_CC_GET_CAP);
-	tb_u32(&t, 5);		/* TPM_CAP_PCRS */
-	tb_u32(&t, 0);
-	tb_u32(&t, 8);
+	tb_u32(&t, cap);
+	tb_u32(&t, property);
+	tb_u32(&t, count);
 	err = tpm_run(v, &t, resp, &len, &rc);
 	if (err)
 		return err;
 	if (rc)
 		return -EPROTO;
-	r = (struct tpmrd){ .p = resp, .n = len, .o = 10 };
-	rd_u8(&r);		/* moreData */
-	rd_u32(&r);		/* capability */
+	*r = (struct tpmrd){ .p = resp, .n = len, .o = 10 };
+	rd_u8(r);		/* moreData */
+	rd_u32(r);		/* capability */
+	return 0;
+}
+
+int tpm2_pcr_banks(struct vtpm *v, uint16_t *algs, int max)
+{
+	static uint8_t resp[VTPM_MAX_PACKET];
+	struct tpmrd r;
+	uint32_t count, i;
+	int err, n = 0;
+
+	err = tpm2_get_cap(v, 5 /* TPM_CAP_PCRS */, 0, 8, resp, &r);
+	if (err)
+		return err;
 	count = rd_u32(&r);
 	for (i = 0; i < count && !r.bad; i++) {
 		uint16_t alg = rd_u16(&r);

@@ -74,6 +74,15 @@ const uint8_t *rd_bytes(struct tpmrd *r, size_t len);
 int tpm_run(struct vtpm *v, struct tpmbuf *t, uint8_t *resp, size_t *resp_len,
 	    uint32_t *rc);
 
+/*
+ * TPM2_GetCapability(cap, property, count); the response goes to resp
+ * (VTPM_MAX_PACKET bytes) and *r is left at its list's count (after
+ * moreData and capability). 0, a negative errno, or -EPROTO for a TPM
+ * error.
+ */
+int tpm2_get_cap(struct vtpm *v, uint32_t cap, uint32_t property, uint32_t count,
+		 uint8_t *resp, struct tpmrd *r);
+
 /* The PCR banks the TPM 2.0 has allocated (TPM2_ALG_*), at most 8. */
 int tpm2_pcr_banks(struct vtpm *v, uint16_t *algs, int max);
 /* digest size of a TPM hash algorithm, 0 if unknown */
