@@ -27,6 +27,25 @@ E2E_OUT=/e2e/out
 [ "$E2E_BOOTS" -gt 1 ] && E2E_OUT=/e2e/out/boot$E2E_BOOT
 mkdir -p "$E2E_OUT" 2>/dev/null
 
+# dom0's own copy of what it prints: the runner's verdict reads it rather
+# than the serial console, where Xen drops characters when its transmit
+# buffer is full (a marker lost there failed a whole run). The copy is
+# written through tee, so the console keeps showing everything live.
+e2e_stdout_copy() {
+	exec > >(exec tee -a "$E2E_OUT/dom0-stdout.log")
+}
+# e2e_stdout_flush: before power-off, wait (at most 10 s) until tee has
+# written everything printed so far to the copy, then sync.
+e2e_stdout_flush() {
+	local tag="E2E-INFO dom0's copy of its output is complete ($$-$RANDOM)" i
+	echo "$tag"
+	for i in $(seq 100); do
+		grep -aqxF "$tag" "$E2E_OUT/dom0-stdout.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	sync
+}
+
 # --- the state disk -------------------------------------------------------------
 # When the runner attaches one (a scenario's .host file, or E2E_STATE_DISK=1)
 # it is dom0's third disk, /dev/vdc, ext4 labelled "vtpmstate", kept in the
