@@ -461,8 +461,11 @@ for k in $(seq "$e2e_boots"); do
 	rm -rf "$RUN/.rdump"
 	# a boot that did not end, or whose scenario gave up (E2E-ABORT):
 	# the later boots would test nothing
-	if [ $rc -ne 0 ] || ! markers_of "$k" | grep -aq '^E2E-DONE' ||
-		{ [ "$k" -lt "$e2e_boots" ] && markers_of "$k" | grep -aq '^E2E-ABORT'; }; then
+	# (the markers in a variable: grep -q ending a pipe early would fail it
+	# under pipefail)
+	bm=$(markers_of "$k")
+	if [ $rc -ne 0 ] || ! grep -aq '^E2E-DONE' <<<"$bm" ||
+		{ [ "$k" -lt "$e2e_boots" ] && grep -aq '^E2E-ABORT' <<<"$bm"; }; then
 		[ "$k" -eq "$e2e_boots" ] || log "boot $k did not end well: the run's later boots are skipped"
 		break
 	fi
@@ -480,7 +483,7 @@ fi
 for k in $(seq "$e2e_boots"); do
 	markers_of "$k"
 done >"$RUN/markers.log"
-cat "$RUN/host-steps.log" >>"$RUN/markers.log" 2>/dev/null
+[ -f "$RUN/host-steps.log" ] && cat "$RUN/host-steps.log" >>"$RUN/markers.log"
 if [ "$e2e_boots" -gt 1 ] && [ "$boots_ok" -lt "$e2e_boots" ]; then
 	echo "E2E-STEP testbed:boots FAIL only $boots_ok of $e2e_boots boots ended well" >>"$RUN/markers.log"
 fi
