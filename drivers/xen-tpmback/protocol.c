@@ -378,10 +378,14 @@ static unsigned long earlier(unsigned long a, unsigned long b)
  * Without a server, the command is held until @to->attach_grace after the
  * device lost (or never had) its server: a server udev is still starting
  * gets the first command, while a device whose server is long gone fails
- * commands at once. A server has @to->cmd or @to->keygen for it from
- * @now; a server that let its last command time out has only
- * @to->stalled to read the next one; after a cancel, @to->cancel. While
- * the guest is being suspended or shut down, never more than @to->drain.
+ * commands at once. A server that attached but has not read a message yet
+ * is still starting its vTPM: the command waits @to->start for it (from
+ * its arrival, or from the attach for one held before). A server that
+ * reads has
+ * @to->cmd or @to->keygen for it from @now; a server that let its last
+ * command time out has only @to->stalled to read the next one; after a
+ * cancel, @to->cancel. While the guest is being suspended or shut down,
+ * never more than @to->drain.
  *
  * Return: the deadline in jiffies, never before @now.
  */
@@ -395,6 +399,8 @@ unsigned long xen_tpmbk_cmd_deadline(const struct xen_tpmbk_cmd *c,
 		deadline = c->unattached_since + to->attach_grace;
 		if (time_before(deadline, now))
 			deadline = now;
+	} else if (c->state == XEN_TPMBK_CMD_QUEUED && c->starting) {
+		deadline = now + to->start;
 	} else if (c->cancelled) {
 		deadline = now + to->cancel;
 	} else if (c->state == XEN_TPMBK_CMD_QUEUED && c->stalled) {
@@ -590,6 +596,8 @@ bool xen_tpmbk_cmd_delivered(struct xen_tpmbk_cmd *c, u32 type, u32 seq,
 	*fx = (struct xen_tpmbk_fx){ };
 	if (!c->attached)
 		return false;
+	/* A server that reads has started, even if overtaken this time. */
+	c->starting = false;
 	c->stalled = false;
 	if (type == XEN_TPMBACK_MSG_CANCEL) {
 		if (!c->cancel_pending || c->cancel_seq != seq)
@@ -650,8 +658,11 @@ EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_response);
  * @now: jiffies
  * @to:	 the periods
  *
- * Return: the side effects: a command held for a server now runs on the
- * server's clock.
+ * Every server starts out starting (a restarted one too: it opens its vTPM
+ * again), until it reads its first message.
+ *
+ * Return: the side effects: a command held for a server is now held
+ * @to->start from now, or until the server reads it.
  */
 struct xen_tpmbk_fx xen_tpmbk_cmd_attach(struct xen_tpmbk_cmd *c,
 					 unsigned long now,
@@ -660,6 +671,7 @@ struct xen_tpmbk_fx xen_tpmbk_cmd_attach(struct xen_tpmbk_cmd *c,
 	struct xen_tpmbk_fx fx = { .flags = XEN_TPMBK_FX_WAKE };
 
 	c->attached = true;
+	c->starting = true;
 	c->stalled = false;
 	c->cancel_pending = false;
 	if (c->state != XEN_TPMBK_CMD_NONE) {
@@ -684,6 +696,7 @@ struct xen_tpmbk_fx xen_tpmbk_cmd_detach(struct xen_tpmbk_cmd *c,
 	struct xen_tpmbk_fx fx = { };
 
 	c->attached = false;
+	c->starting = false;
 	c->stalled = false;
 	c->cancel_pending = false;
 	c->unattached_since = now;
@@ -702,8 +715,9 @@ EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_detach);
  * Return: the side effects: nothing without a command; the timer again
  * when the deadline moved (an attach); else the command ends, with IDLE
  * if the guest had cancelled it and a TPM failure otherwise. A server
- * that let a command time out is marked stalled until it reads or
- * writes again: its next command fails after @to->stalled unless read.
+ * still starting after @to->start, and a server that let a command time
+ * out, is marked stalled until it reads or writes again: its next command
+ * fails after @to->stalled unless read.
  */
 struct xen_tpmbk_fx xen_tpmbk_cmd_watchdog(struct xen_tpmbk_cmd *c,
 					   unsigned long now,
@@ -724,13 +738,18 @@ struct xen_tpmbk_fx xen_tpmbk_cmd_watchdog(struct xen_tpmbk_cmd *c,
 		why = XEN_TPMBK_WHY_CANCELLED;
 	else if (c->draining)
 		why = XEN_TPMBK_WHY_DRAINING;
+	else if (c->state == XEN_TPMBK_CMD_QUEUED && c->starting)
+		why = XEN_TPMBK_WHY_STARTING;
 	else if (c->state == XEN_TPMBK_CMD_QUEUED && c->stalled)
 		why = XEN_TPMBK_WHY_STALLED;
 	else
 		why = XEN_TPMBK_WHY_TIMEOUT;
 	/* Not for a drain or a cancel: the server may be busy, not stuck. */
-	if (why == XEN_TPMBK_WHY_TIMEOUT || why == XEN_TPMBK_WHY_STALLED)
+	if (why == XEN_TPMBK_WHY_TIMEOUT || why == XEN_TPMBK_WHY_STALLED ||
+	    why == XEN_TPMBK_WHY_STARTING) {
+		c->starting = false;
 		c->stalled = true;
+	}
 	return end_with(c, XEN_TPMBK_ERR_FAILURE, why);
 }
 EXPORT_SYMBOL_IF_KUNIT(xen_tpmbk_cmd_watchdog);

@@ -154,6 +154,9 @@ enum xen_tpmbk_cmd_class {
  * struct xen_tpmbk_timeouts - the watchdog's periods, in jiffies
  * @attach_grace: how long a command is held for a server to attach,
  *		  counted from the moment the device lost its server
+ * @start:	  how long a command is held for an attached server that
+ *		  has not read anything yet (it is still starting its
+ *		  vTPM), counted from the command's arrival or the attach
  * @cmd:	  time the server has for a XEN_TPMBK_CLASS_DEFAULT command
  * @keygen:	  time the server has for a XEN_TPMBK_CLASS_KEYGEN command
  * @stalled:	  time a server that let its last command time out has to
@@ -164,6 +167,7 @@ enum xen_tpmbk_cmd_class {
  */
 struct xen_tpmbk_timeouts {
 	unsigned long attach_grace;
+	unsigned long start;
 	unsigned long cmd;
 	unsigned long keygen;
 	unsigned long stalled;
@@ -182,6 +186,8 @@ struct xen_tpmbk_timeouts {
  * @cancel_pending:   a CANCEL message waits to be read by the server
  * @cancel_seq:	      the seq that CANCEL message names
  * @attached:	      a server is attached
+ * @starting:	      the attached server has not read a message yet: it
+ *		      is still starting its vTPM
  * @stalled:	      the server let a command time out and has neither
  *		      read nor written anything since
  * @draining:	      the guest is being suspended, migrated or shut down
@@ -204,6 +210,7 @@ struct xen_tpmbk_cmd {
 	bool cancel_pending;
 	u32 cancel_seq;
 	bool attached;
+	bool starting;
 	bool stalled;
 	bool draining;
 	unsigned long unattached_since;
@@ -224,6 +231,8 @@ struct xen_tpmbk_cmd {
  * enum xen_tpmbk_why - what ended a command, for the log
  * @XEN_TPMBK_WHY_NONE:	      nothing ended
  * @XEN_TPMBK_WHY_NO_SERVER:  no server attached within the grace period
+ * @XEN_TPMBK_WHY_STARTING:   the server, attached but still starting,
+ *			      did not read the command in time
  * @XEN_TPMBK_WHY_TIMEOUT:    the server did not answer in time
  * @XEN_TPMBK_WHY_STALLED:    the server, silent since its last timeout,
  *			      did not read the command
@@ -237,6 +246,7 @@ struct xen_tpmbk_cmd {
 enum xen_tpmbk_why {
 	XEN_TPMBK_WHY_NONE,
 	XEN_TPMBK_WHY_NO_SERVER,
+	XEN_TPMBK_WHY_STARTING,
 	XEN_TPMBK_WHY_TIMEOUT,
 	XEN_TPMBK_WHY_STALLED,
 	XEN_TPMBK_WHY_CANCELLED,

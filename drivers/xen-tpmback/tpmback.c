@@ -41,6 +41,22 @@ MODULE_PARM_DESC(attach_timeout_ms,
 		 "Hold a command this long for a server to attach (ms, default 10000, max 600000)");
 
 /*
+ * How long a command is held for an attached server that has not read a
+ * message yet, counted from the command's arrival (or from the attach, for
+ * a command held before). The server attaches first (the
+ * kernel names the vTPM it serves), then opens and starts that vTPM: a
+ * fresh TPM 1.2 takes libtpms about a second on an idle host, and 30 s
+ * have been seen under load; a migrated guest's server may first wait for
+ * the source's lease. The guest's first commands wait for it, not the
+ * command timeout. 60 s stays below the 120 s the unmodified frontend
+ * waits for a TPM 1.2 command whose duration it does not know yet.
+ */
+static unsigned int start_timeout_ms = 60000;
+module_param(start_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(start_timeout_ms,
+		 "Hold a command this long for an attached server to read its first one (ms, default 60000, 100..600000)");
+
+/*
  * How long the attached server has for a command other than a key
  * generation. A software TPM answers those in milliseconds; a TPM
  * 2.0-aware frontend cancels them after 0.75 or 2 s, the unmodified one
@@ -81,6 +97,8 @@ void xen_tpmif_timeouts(struct xen_tpmbk_timeouts *to)
 {
 	to->attach_grace = msecs_to_jiffies(min(READ_ONCE(attach_timeout_ms),
 						XEN_TPMBK_MAX_TIMEOUT_MS));
+	to->start = msecs_to_jiffies(clamp(READ_ONCE(start_timeout_ms), 100U,
+					   XEN_TPMBK_MAX_TIMEOUT_MS));
 	to->cmd = msecs_to_jiffies(clamp(READ_ONCE(cmd_timeout_ms), 100U,
 					 XEN_TPMBK_MAX_TIMEOUT_MS));
 	to->keygen = msecs_to_jiffies(clamp(READ_ONCE(keygen_timeout_ms), 100U,
@@ -106,6 +124,7 @@ static void check_timeout_param(const char *name, unsigned int val,
 void xen_tpmbk_params_init(void)
 {
 	check_timeout_param("attach_timeout_ms", attach_timeout_ms, 0);
+	check_timeout_param("start_timeout_ms", start_timeout_ms, 100);
 	check_timeout_param("cmd_timeout_ms", cmd_timeout_ms, 100);
 	check_timeout_param("keygen_timeout_ms", keygen_timeout_ms, 100);
 }
@@ -147,6 +166,7 @@ static const char *const xen_tpmbk_error_names[] = {
 static const char *const xen_tpmbk_why_names[] = {
 	[XEN_TPMBK_WHY_NONE]	   = "none",
 	[XEN_TPMBK_WHY_NO_SERVER]  = "no server attached",
+	[XEN_TPMBK_WHY_STARTING]   = "server still starting did not read it",
 	[XEN_TPMBK_WHY_TIMEOUT]	   = "server did not answer in time",
 	[XEN_TPMBK_WHY_STALLED]	   = "stalled server did not read it",
 	[XEN_TPMBK_WHY_CANCELLED]  = "cancelled, server did not answer",

@@ -19,7 +19,11 @@
  *  G4 the server only ever gets the guest's current command (the seq it
  *     was accepted under), and a response is taken only for it;
  *  G5 at the end, with no server and time running, every waiting guest is
- *     answered by the watchdog alone.
+ *     answered by the watchdog alone;
+ *  G6 a server that attached and has read nothing yet is starting its
+ *     vTPM: a command it has not read is never failed on the command clock
+ *     (timeout, stalled), nor as "still starting" before the start-up
+ *     limit from the later of its attach and the command's arrival.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +45,10 @@ struct model {
 	int armed;
 	unsigned long timer;	/* when the armed watchdog fires */
 	unsigned long longest;
+	unsigned long attach_time;	/* when the server attached */
+	unsigned long queued_at;	/* when the guest's command was accepted */
+	int starting;		/* attached, has not read yet nor run out of time */
+	int drained;		/* a drain cut the held command's wait short */
 };
 
 static void answer(struct model *m, const char *what, int idle)
@@ -93,10 +101,29 @@ static void check(struct model *m, const char *op)
 
 static void fire(struct model *m)
 {
+	int starting = m->c.attached && m->starting &&
+		       m->c.state == XEN_TPMBK_CMD_QUEUED;
+	unsigned long from = (long)(m->queued_at - m->attach_time) > 0 ?
+			     m->queued_at : m->attach_time;
+	struct xen_tpmbk_fx fx;
+
 	if (!m->armed || (long)(m->now - m->timer) < 0)
 		return;
 	m->armed = 0;
-	apply(m, xen_tpmbk_cmd_watchdog(&m->c, m->now, &m->to), "the watchdog");
+	fx = xen_tpmbk_cmd_watchdog(&m->c, m->now, &m->to);
+	if (starting && (fx.flags & XEN_TPMBK_FX_ERROR)) {
+		if (fx.why == XEN_TPMBK_WHY_TIMEOUT || fx.why == XEN_TPMBK_WHY_STALLED)
+			FAIL("G6: a command held for a starting server failed on the command clock (why %d)\n",
+			     fx.why);
+		if (fx.why == XEN_TPMBK_WHY_STARTING && !m->drained &&
+		    (long)(m->now - (from + m->to.start)) < 0)
+			FAIL("G6: a starting server's command failed %ld jiffies after it was held for it (limit %lu)\n",
+			     (long)(m->now - from), m->to.start);
+		/* out of time: from now on a stalled server, as after a timeout */
+		if (fx.why == XEN_TPMBK_WHY_STARTING)
+			m->starting = 0;
+	}
+	apply(m, fx, "the watchdog");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -106,7 +133,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&m, 0, sizeof(m));
 	/* Debian's HZ=250 and the module's default periods, in jiffies. */
-	m.to = (struct xen_tpmbk_timeouts){ .attach_grace = 7500, .cmd = 2500,
+	m.to = (struct xen_tpmbk_timeouts){ .attach_grace = 7500, .start = 15000,
+					    .cmd = 2500,
 					    .keygen = 30000, .stalled = 250,
 					    .cancel = 500, .drain = 1250 };
 	m.longest = m.to.keygen;
@@ -132,8 +160,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 				fx = xen_tpmbk_cmd_accept(&m.c, v, 10 + arg, arg >> 6,
 							  (arg >> 2) & 1, m.now, &m.to);
-				if (v == XEN_TPMBK_CMD_OK)
+				if (v == XEN_TPMBK_CMD_OK) {
 					m.guest_seq = m.c.seq;
+					m.queued_at = m.now;
+					m.drained = m.c.draining;
+				}
 			}
 			apply(&m, fx, "submit");
 			break;
@@ -151,6 +182,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 3: /* a server attaches */
 			if (m.c.attached)
 				break;
+			m.attach_time = m.now;
+			m.starting = 1;
 			apply(&m, xen_tpmbk_cmd_attach(&m.c, m.now, &m.to), "attach");
 			break;
 		case 4: /* the server closes its fd */
@@ -169,6 +202,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				m.now += arg;
 				fire(&m);
 			}
+			if (m.c.attached)
+				m.starting = 0;
 			if (xen_tpmbk_cmd_delivered(&m.c, type, seq, m.now, &m.to, &fx)) {
 				if (type == XEN_TPMBACK_MSG_CMD && m.c.state != XEN_TPMBK_CMD_SENT)
 					FAIL("delivered command not marked sent\n");
@@ -199,6 +234,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fire(&m);
 			break;
 		case 10: /* the toolstack asks the guest to suspend, or stops asking */
+			/* the deadline it cuts short stays short after the drain */
+			if (arg & 1)
+				m.drained = 1;
 			apply(&m, xen_tpmbk_cmd_drain(&m.c, arg & 1, m.now, &m.to), "drain");
 			break;
 		case 11: /* the frontend disconnects: the page is about to go */

@@ -17,6 +17,7 @@
 /* Small numbers, so that the expected deadlines read easily. */
 static const struct xen_tpmbk_timeouts to = {
 	.attach_grace	= 200,
+	.start		= 3000,
 	.cmd		= 1000,
 	.keygen		= 5000,
 	.stalled	= 10,
@@ -26,10 +27,16 @@ static const struct xen_tpmbk_timeouts to = {
 
 #define FX(x)	XEN_TPMBK_FX_##x
 
+/*
+ * A server attached at @now that has started serving: it has read before
+ * (its vTPM runs). Only the "starting" cases below see a server that has
+ * not.
+ */
 static void attached_at(struct xen_tpmbk_cmd *c, unsigned long now)
 {
 	xen_tpmbk_cmd_init(c, now);
 	xen_tpmbk_cmd_attach(c, now, &to);
+	c->starting = false;
 }
 
 /* A valid command accepted at @now; returns the side effects. */
@@ -222,11 +229,160 @@ static void cmd_delivered_starts_server_clock(struct kunit *test)
 
 	fx = xen_tpmbk_cmd_attach(&c, 150, &to);
 	KUNIT_EXPECT_EQ(test, fx.flags, FX(WAKE) | FX(ARM));
-	KUNIT_EXPECT_EQ(test, c.deadline, 1150UL);
+	/* A server just attached is starting: the start-up limit. */
+	KUNIT_EXPECT_EQ(test, c.deadline, 3150UL);
 	KUNIT_ASSERT_TRUE(test, server_reads(&c, 400));
 	KUNIT_EXPECT_EQ(test, c.state, XEN_TPMBK_CMD_SENT);
 	KUNIT_EXPECT_EQ(test, c.deadline, 1400UL);
 	KUNIT_EXPECT_FALSE(test, xen_tpmbk_cmd_msg_ready(&c));
+}
+
+/*
+ * A server attaches, then opens and starts its vTPM (a fresh TPM 1.2 takes
+ * seconds, more under load) before it reads: the guest's first command is
+ * held for the start-up limit from its arrival (the guest may connect
+ * long after the server attached), not failed after the command timeout;
+ * the command timeout starts when the server reads.
+ */
+static void cmd_starting_server_holds_first_command(struct kunit *test)
+{
+	struct xen_tpmbk_cmd c;
+	struct xen_tpmbk_fx fx;
+
+	xen_tpmbk_cmd_init(&c, 0);
+	xen_tpmbk_cmd_attach(&c, 100, &to);
+	KUNIT_EXPECT_TRUE(test, c.starting);
+	fx = submit(&c, 200, XEN_TPMBK_CLASS_DEFAULT);
+	KUNIT_EXPECT_EQ(test, fx.flags, FX(ARM) | FX(WAKE));
+	KUNIT_EXPECT_EQ(test, c.deadline, 3200UL);
+	KUNIT_EXPECT_TRUE(test, xen_tpmbk_cmd_msg_ready(&c));
+	/* Where the command timeout would have failed it: still held. */
+	fx = xen_tpmbk_cmd_watchdog(&c, 200 + to.cmd, &to);
+	KUNIT_EXPECT_EQ(test, fx.flags, FX(ARM));
+	KUNIT_EXPECT_EQ(test, c.state, XEN_TPMBK_CMD_QUEUED);
+
+	KUNIT_ASSERT_TRUE(test, server_reads(&c, 2500));
+	KUNIT_EXPECT_FALSE(test, c.starting);
+	KUNIT_EXPECT_EQ(test, c.state, XEN_TPMBK_CMD_SENT);
+	KUNIT_EXPECT_EQ(test, c.deadline, 2500UL + to.cmd);
+	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_response(&c, true, 1, true, &fx), 0);
+
+	/* Started: the next command runs on the command timeout at once. */
+	submit(&c, 4000, XEN_TPMBK_CLASS_DEFAULT);
+	KUNIT_EXPECT_EQ(test, c.deadline, 4000UL + to.cmd);
+}
+
+/*
+ * A server that attaches and never reads: the held command still ends in
+ * a TPM failure, at the start-up limit; the server then counts as stalled
+ * (each later command fails after the stalled period unless read: the
+ * guest is never left waiting on it), and one that reads at last is
+ * served as usual. Failing later commands at once instead would never let
+ * it read one.
+ */
+static void cmd_starting_server_never_reads(struct kunit *test)
+{
+	struct xen_tpmbk_cmd c;
+	struct xen_tpmbk_fx fx;
+
+	xen_tpmbk_cmd_init(&c, 0);
+	xen_tpmbk_cmd_attach(&c, 0, &to);
+	submit(&c, 10, XEN_TPMBK_CLASS_KEYGEN);
+	KUNIT_EXPECT_EQ(test, c.deadline, 3010UL);
+	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_watchdog(&c, 3009, &to).flags, FX(ARM));
+	fx = xen_tpmbk_cmd_watchdog(&c, 3010, &to);
+	KUNIT_EXPECT_EQ(test, fx.flags, FX(ERROR) | FX(DISARM));
+	KUNIT_EXPECT_EQ(test, fx.err, XEN_TPMBK_ERR_FAILURE);
+	KUNIT_EXPECT_EQ(test, fx.why, XEN_TPMBK_WHY_STARTING);
+	KUNIT_EXPECT_EQ(test, c.state, XEN_TPMBK_CMD_NONE);
+	KUNIT_EXPECT_FALSE(test, c.starting);
+	KUNIT_EXPECT_TRUE(test, c.stalled);
+
+	submit(&c, 3100, XEN_TPMBK_CLASS_DEFAULT);
+	KUNIT_EXPECT_EQ(test, c.deadline, 3100UL + to.stalled);
+	fx = xen_tpmbk_cmd_watchdog(&c, 3100 + to.stalled, &to);
+	KUNIT_EXPECT_EQ(test, fx.flags, FX(ERROR) | FX(DISARM));
+	KUNIT_EXPECT_EQ(test, fx.why, XEN_TPMBK_WHY_STALLED);
+
+	/* It reads at last: the command timeout from then on. */
+	submit(&c, 3200, XEN_TPMBK_CLASS_DEFAULT);
+	KUNIT_ASSERT_TRUE(test, server_reads(&c, 3205));
+	KUNIT_EXPECT_EQ(test, c.deadline, 3205UL + to.cmd);
+	KUNIT_EXPECT_FALSE(test, c.stalled);
+}
+
+/*
+ * A server that read, then died: its command fails at once; the restarted
+ * server opens its vTPM again, so it is starting again: the command held
+ * for it gets the start-up limit from the new attach.
+ */
+static void cmd_restarted_server_starts_again(struct kunit *test)
+{
+	struct xen_tpmbk_cmd c;
+	struct xen_tpmbk_fx fx;
+
+	attached_at(&c, 0);
+	submit(&c, 10, XEN_TPMBK_CLASS_DEFAULT);
+	KUNIT_ASSERT_TRUE(test, server_reads(&c, 20));
+	fx = xen_tpmbk_cmd_detach(&c, 500);
+	KUNIT_EXPECT_EQ(test, fx.why, XEN_TPMBK_WHY_DETACHED);
+	KUNIT_EXPECT_FALSE(test, c.starting);
+
+	submit(&c, 600, XEN_TPMBK_CLASS_DEFAULT);
+	KUNIT_EXPECT_EQ(test, c.deadline, 700UL);
+	fx = xen_tpmbk_cmd_attach(&c, 650, &to);
+	KUNIT_EXPECT_EQ(test, fx.flags, FX(WAKE) | FX(ARM));
+	KUNIT_EXPECT_TRUE(test, c.starting);
+	KUNIT_EXPECT_EQ(test, c.deadline, 3650UL);
+	KUNIT_EXPECT_EQ(test, xen_tpmbk_cmd_watchdog(&c, 700, &to).flags, FX(ARM));
+	KUNIT_ASSERT_TRUE(test, server_reads(&c, 3000));
+	KUNIT_EXPECT_EQ(test, c.deadline, 3000UL + to.cmd);
+}
+
+/*
+ * While the server starts: a cancel drops the held command with IDLE, a
+ * suspend or shutdown still bounds the wait by the drain period, and a
+ * disconnect answers at once. A reader overtaken by the cancel has still
+ * started.
+ */
+static void cmd_starting_cancel_drain_disconnect(struct kunit *test)
+{
+	struct xen_tpmbk_cmd c;
+	struct xen_tpmbk_fx fx;
+	u32 seq = 0, type;
+
+	xen_tpmbk_cmd_init(&c, 0);
+	xen_tpmbk_cmd_attach(&c, 0, &to);
+	submit(&c, 10, XEN_TPMBK_CLASS_DEFAULT);
+	fx = xen_tpmbk_cmd_event(&c, XEN_TPMBK_EV_CANCEL, 20, &to);
+	KUNIT_EXPECT_EQ(test, fx.flags, FX(IDLE) | FX(DISARM));
+	KUNIT_EXPECT_EQ(test, c.state, XEN_TPMBK_CMD_NONE);
+	KUNIT_EXPECT_TRUE(test, c.starting);
+
+	submit(&c, 30, XEN_TPMBK_CLASS_DEFAULT);
+	KUNIT_EXPECT_EQ(test, c.deadline, 3030UL);
+	fx = xen_tpmbk_cmd_drain(&c, true, 40, &to);
+	KUNIT_EXPECT_EQ(test, fx.flags, FX(ARM));
+	KUNIT_EXPECT_EQ(test, c.deadline, 40UL + to.drain);
+	fx = xen_tpmbk_cmd_watchdog(&c, 40 + to.drain, &to);
+	KUNIT_EXPECT_EQ(test, fx.flags, FX(ERROR) | FX(DISARM));
+	KUNIT_EXPECT_EQ(test, fx.why, XEN_TPMBK_WHY_DRAINING);
+	xen_tpmbk_cmd_drain(&c, false, 100, &to);
+
+	submit(&c, 200, XEN_TPMBK_CLASS_DEFAULT);
+	fx = xen_tpmbk_cmd_disconnect(&c);
+	KUNIT_EXPECT_EQ(test, fx.flags, FX(ERROR) | FX(DISARM));
+	KUNIT_EXPECT_EQ(test, fx.why, XEN_TPMBK_WHY_DISCONNECT);
+
+	/* The reader's copy is overtaken by a cancel: it has started all the same. */
+	submit(&c, 300, XEN_TPMBK_CLASS_DEFAULT);
+	type = xen_tpmbk_cmd_next_msg(&c, &seq);
+	KUNIT_ASSERT_EQ(test, type, (u32)XEN_TPMBACK_MSG_CMD);
+	xen_tpmbk_cmd_event(&c, XEN_TPMBK_EV_CANCEL, 310, &to);
+	KUNIT_EXPECT_FALSE(test, xen_tpmbk_cmd_delivered(&c, type, seq, 320, &to, &fx));
+	KUNIT_EXPECT_FALSE(test, c.starting);
+	submit(&c, 400, XEN_TPMBK_CLASS_DEFAULT);
+	KUNIT_EXPECT_EQ(test, c.deadline, 400UL + to.cmd);
 }
 
 /*
@@ -258,8 +414,7 @@ static void cmd_delivered_overtaken_by_next_command(struct kunit *test)
 	struct xen_tpmbk_fx fx;
 	u32 seq1 = 0, type;
 
-	xen_tpmbk_cmd_init(&c, 0);
-	xen_tpmbk_cmd_attach(&c, 0, &to);
+	attached_at(&c, 0);
 	submit(&c, 0, XEN_TPMBK_CLASS_DEFAULT);
 	type = xen_tpmbk_cmd_next_msg(&c, &seq1);
 	/* The watchdog fails seq 1, the guest submits seq 2. */
@@ -714,6 +869,10 @@ static struct kunit_case xen_tpmback_cmd_cases[] = {
 	KUNIT_CASE(cmd_keygen_gets_keygen_timeout),
 	KUNIT_CASE_PARAM(cmd_class_table, class_gen_params),
 	KUNIT_CASE(cmd_delivered_starts_server_clock),
+	KUNIT_CASE(cmd_starting_server_holds_first_command),
+	KUNIT_CASE(cmd_starting_server_never_reads),
+	KUNIT_CASE(cmd_restarted_server_starts_again),
+	KUNIT_CASE(cmd_starting_cancel_drain_disconnect),
 	KUNIT_CASE(cmd_delivered_overtaken_by_cancel),
 	KUNIT_CASE(cmd_delivered_overtaken_by_next_command),
 	KUNIT_CASE(cmd_response_delivered),
