@@ -32,6 +32,13 @@
  * takes one attacher at a time: a second ATTACH to the same device fails
  * with -EBUSY until the first fd is closed.
  *
+ * A server attaches first (ATTACH names the vTPM to serve), then starts
+ * its vTPM, then reads. Until its first read() of a message it is
+ * "starting": a command it has not read is held for it, up to the
+ * module's start_timeout_ms from the command's arrival (or the attach);
+ * the command timeout runs from the read. Every attach starts out
+ * starting.
+ *
  * Version 2 (against 1): /dev/xen/tpmback, <xen/tpmback.h>, ioctls in the
  * 0xA1 range of tpm_vtpm_proxy, no size fields (the ioctl number encodes
  * the size), -EPIPE instead of -ESTALE for a late response, no capability
