@@ -381,11 +381,10 @@ static unsigned long earlier(unsigned long a, unsigned long b)
  * commands at once. A server that attached but has not read a message yet
  * is still starting its vTPM: the command waits @to->start for it (from
  * its arrival, or from the attach for one held before). A server that
- * reads has
- * @to->cmd or @to->keygen for it from @now; a server that let its last
- * command time out has only @to->stalled to read the next one; after a
- * cancel, @to->cancel. While the guest is being suspended or shut down,
- * never more than @to->drain.
+ * reads has @to->cmd or @to->keygen for it from @now; a server that let
+ * its last command time out has only @to->stalled to read the next one;
+ * after a cancel, @to->cancel. While the guest is being suspended or shut
+ * down, never more than @to->drain.
  *
  * Return: the deadline in jiffies, never before @now.
  */
