@@ -43,18 +43,18 @@ MODULE_PARM_DESC(attach_timeout_ms,
 /*
  * How long a command is held for an attached server that has not read a
  * message yet, counted from the command's arrival (or from the attach, for
- * a command held before). The server attaches first (the
- * kernel names the vTPM it serves), then opens and starts that vTPM: a
- * fresh TPM 1.2 takes libtpms about a second on an idle host, and 30 s
- * have been seen under load; a migrated guest's server may first wait for
- * the source's lease. The guest's first commands wait for it, not the
- * command timeout. 60 s stays below the 120 s the unmodified frontend
- * waits for a TPM 1.2 command whose duration it does not know yet.
+ * a command held before). The server attaches first (the kernel names the
+ * vTPM it serves), then opens and starts that vTPM: a fresh TPM 1.2 takes
+ * libtpms about a second on an idle host, and 50 s have been seen under a
+ * loaded testbed; a migrated guest's server may first wait for the
+ * source's lease. The guest's first commands wait for it, not the command
+ * timeout. 100 s stays below the 120 s the unmodified frontend waits for
+ * a TPM 1.2 command whose duration it does not know yet.
  */
-static unsigned int start_timeout_ms = 60000;
+static unsigned int start_timeout_ms = 100000;
 module_param(start_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(start_timeout_ms,
-		 "Hold a command this long for an attached server to read its first one (ms, default 60000, 100..600000)");
+		 "Hold a command this long for an attached server to read its first one (ms, default 100000, 100..600000)");
 
 /*
  * How long the attached server has for a command other than a key

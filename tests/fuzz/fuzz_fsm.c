@@ -133,7 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&m, 0, sizeof(m));
 	/* Debian's HZ=250 and the module's default periods, in jiffies. */
-	m.to = (struct xen_tpmbk_timeouts){ .attach_grace = 7500, .start = 15000,
+	m.to = (struct xen_tpmbk_timeouts){ .attach_grace = 7500, .start = 25000,
 					    .cmd = 2500,
 					    .keygen = 30000, .stalled = 250,
 					    .cancel = 500, .drain = 1250 };
