@@ -204,4 +204,7 @@ case $E2E_BOOT in
 	step files-untouched all_untouched
 	;;
 esac
+# the units' own words, so that a failure explains itself (out/)
+journalctl -b --no-pager -u 'vtpm-serve@*' -u vtpm-unlock.service >"$E2E_OUT/journal-vtpm.log" 2>&1
+dmesg | grep -iE 'audit|seccomp|landlock' >"$E2E_OUT/dmesg-audit.log" 2>&1
 step no-oops sh -c "! dmesg | grep -Eq 'BUG:|Oops|WARNING:|general protection'"
