@@ -70,6 +70,26 @@ served_by_unit() {
 	[ ! -e "/run/vtpm/vtpm-$d-0.pid" ] || { echo "a hotplug pidfile exists"; return 1; }
 	echo "$u pid $pid"
 }
+# unit_cgroup_refuses NAME: the outer layer of the guest's vtpm-serve@ unit
+# (its server's monitor has no other) holds for any process of the unit: a
+# shell put into the unit's cgroup cannot read a disk (DevicePolicy=closed)
+# nor reach an IP address (IPAddressDeny=any); the same shell outside can
+unit_cgroup_refuses() {
+	local u cg out
+	u=vtpm-serve@vtpm-$(guest_domid "$1")-0.service
+	cg=/sys/fs/cgroup$(systemctl show -p ControlGroup --value "$u")
+	[ -f "$cg/cgroup.procs" ] || { echo "no cgroup for $u"; return 1; }
+	head -c 512 "$E2E_STATE_DEV" >/dev/null || { echo "control: $E2E_STATE_DEV unreadable outside the unit"; return 1; }
+	# (UDP: a datagram that the unit's filter drops fails the send at once)
+	out=$(bash -c '{ exec 3<>/dev/udp/127.0.0.1/9 && echo x >&3; } 2>&1 || echo failed')
+	[ -z "$out" ] || { echo "control: a datagram to 127.0.0.1 outside the unit: $out"; return 1; }
+	out=$(bash -c "echo \$\$ >'$cg/cgroup.procs' || exit 9
+		echo disk: \$(head -c 512 '$E2E_STATE_DEV' 2>&1 >/dev/null || echo refused)
+		echo ip: \$({ exec 3<>/dev/udp/127.0.0.1/9 && echo x >&3; } 2>&1 || echo failed)" 2>&1)
+	echo "in $u's cgroup: $(echo "$out" | tr '\n' '|')"
+	echo "$out" | grep -q '^disk: .*Operation not permitted.*refused$' &&
+		echo "$out" | grep -q '^ip: .*Operation not permitted.*failed$'
+}
 journal_has() { journalctl -b --no-pager -u "$1" | grep -q -- "$2"; }
 
 # host_b_part (boot 3, TPM "other"): dom0 becomes host B, with its own
@@ -130,6 +150,7 @@ case $E2E_BOOT in
 	# A and B write, at the same time
 	mgr_start --hold a1 $UA write A1 && mgr_start b1 $UB write B1 || return
 	step a1-served-by-unit served_by_unit a1
+	step a1-unit-cgroup-refuses unit_cgroup_refuses a1
 	mgr_release a1
 	guest_wait a1 300; guest_wait b1 300
 	servers_gone
