@@ -42,7 +42,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -91,64 +90,6 @@ static const char *run_dir(void)
 	const char *e = getenv("VTPM_RUN_DIR");
 
 	return e && *e ? e : "/run/vtpm";
-}
-
-/* ---- xenstore: read with xs.c, write through xenstore-utils ------------------ */
-
-/* Run argv, its stdout into out (NUL-terminated, trailing newline cut). */
-static int run_capture(char *const argv[], const char *input, char *out, size_t size)
-{
-	int po[2], pi[2] = { -1, -1 }, status;
-	size_t n = 0;
-	ssize_t r;
-	pid_t pid;
-
-	if (pipe2(po, O_CLOEXEC) < 0)
-		return -errno;
-	if (input && pipe2(pi, O_CLOEXEC) < 0) {
-		close(po[0]);
-		close(po[1]);
-		return -errno;
-	}
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-
-		dup2(input ? pi[0] : nul, 0);
-		dup2(po[1], 1);
-		dup2(nul, 2);
-		execvp(argv[0], argv);
-		/* udev may give us a PATH without /usr/bin */
-		execv(strcmp(argv[0], "xenstore-read") ? "/usr/bin/xenstore-write" :
-		      "/usr/bin/xenstore-read", argv);
-		_exit(127);
-	}
-	close(po[1]);
-	if (input) {
-		close(pi[0]);
-		(void)!write(pi[1], input, strlen(input));
-		close(pi[1]);
-	}
-	while (out && n + 1 < size && (r = read(po[0], out + n, size - 1 - n)) > 0)
-		n += r;
-	close(po[0]);
-	if (out) {
-		out[n] = 0;
-		if (n && out[n - 1] == '\n')
-			out[n - 1] = 0;
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ENOENT;
-}
-
-static int xs_write(const char *path, const char *value)
-{
-	char *argv[] = { (char *)"xenstore-write", (char *)path, (char *)value, NULL };
-
-	return run_capture(argv, NULL, NULL, 0);
 }
 
 /* ---- hashing -------------------------------------------------------------- */
@@ -387,12 +328,19 @@ static void publish(const struct measure_ctx *m, const struct evlog *l)
 	if (!b64)
 		return;
 	EVP_EncodeBlock((unsigned char *)b64, l->b, l->n);
-	snprintf(xpath, sizeof(xpath), "/local/domain/0/backend/vtpm/%d/%d/measured-boot-log",
+	snprintf(xpath, sizeof(xpath), "/local/domain/0/backend/vtpm/%d/%d",
 		 m->domid, m->devid);
-	if (strlen(b64) > 4000)
+	if (strlen(b64) > 4000) {
 		log_msg(LOG_WARNING, "measured boot: event log too long for xenstore (%zu bytes)", l->n);
-	else if (xs_write(xpath, b64))
-		log_msg(LOG_WARNING, "measured boot: cannot write %s", xpath);
+	} else {
+		/* only into the backend's directory while the toolstack has it */
+		err = xs_write_in_dir(xpath, "measured-boot-log", b64);
+		if (err == -ENOENT)
+			log_msg(LOG_INFO, "measured boot: %s is gone (the guest was destroyed): event log not published", xpath);
+		else if (err)
+			log_msg(LOG_WARNING, "measured boot: cannot write %s/measured-boot-log: %s",
+				xpath, strerror(-err));
+	}
 	free(b64);
 }
 

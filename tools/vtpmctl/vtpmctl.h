@@ -99,6 +99,7 @@ int state_dir_of(const char *uuid_str, char *buf, size_t size);
 int xs_read_str(const char *path, char *buf, size_t size);
 void xs_close(void);
 int xs_list(const char *path, char ***names, int *n);
+int xs_write_in_dir(const char *dir, const char *node, const char *value);
 void xs_free_list(char **names);
 
 /* inuse.c: is a vTPM in use on this host (1, why says by whom), 0, -errno */

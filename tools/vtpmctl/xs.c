@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A minimal xenstore client: read and list, nothing else. vtpmctl only
- * looks at what the toolstack wrote (backend/vtpm/..., a domain's vm
- * path), so it needs neither libxenstore nor xenstore-utils. It speaks
+ * A minimal xenstore client: read, list, and one guarded write. vtpmctl
+ * mostly looks at what the toolstack wrote (backend/vtpm/..., a domain's
+ * vm path), so it needs neither libxenstore nor xenstore-utils. It speaks
  * xenstored's wire protocol (xen/include/public/io/xs_wire.h: a 16-byte
  * header, then the payload) through the kernel's /dev/xen/xenbus, or
  * xenstored's unix socket where that is missing.
@@ -18,7 +18,10 @@
 
 #include "vtpmctl.h"
 
-enum { XS_DIRECTORY = 1, XS_READ = 2, XS_ERROR = 16 };
+enum {
+	XS_DIRECTORY = 1, XS_READ = 2, XS_TRANSACTION_START = 6,
+	XS_TRANSACTION_END = 7, XS_WRITE = 11, XS_ERROR = 16,
+};
 
 struct xs_hdr {
 	uint32_t type, req_id, tx_id, len;
@@ -83,24 +86,28 @@ static int full_io(int fd, void *buf, size_t len, bool wr)
 	return 0;
 }
 
-/* one request, one reply; *out is malloc()ed and NUL-terminated */
-static int xs_talk(uint32_t type, const char *path, char **out, size_t *out_len)
+/*
+ * One request (payload of len bytes, in transaction tx or none), one
+ * reply; *out is malloc()ed and NUL-terminated.
+ */
+static int xs_req(uint32_t type, uint32_t tx, const void *payload, size_t len,
+		  char **out, size_t *out_len)
 {
 	static uint32_t req_id;
 	uint8_t msg[sizeof(struct xs_hdr) + XS_PAYLOAD_MAX];
-	struct xs_hdr h = { .type = type, .req_id = ++req_id,
-			    .len = strlen(path) + 1 };
+	struct xs_hdr h = { .type = type, .req_id = ++req_id, .tx_id = tx,
+			    .len = len };
 	char *body;
 	int err;
 
 	err = xs_connect();
 	if (err)
 		return err;
-	if (h.len > XS_PAYLOAD_MAX)
+	if (len > XS_PAYLOAD_MAX)
 		return -ENAMETOOLONG;
 	/* /dev/xen/xenbus wants the whole request in one write */
 	memcpy(msg, &h, sizeof(h));
-	memcpy(msg + sizeof(h), path, h.len);
+	memcpy(msg + sizeof(h), payload, len);
 	err = full_io(xs_fd, msg, sizeof(h) + h.len, true);
 	if (!err)
 		err = full_io(xs_fd, &h, sizeof(h), false);
@@ -124,7 +131,8 @@ static int xs_talk(uint32_t type, const char *path, char **out, size_t *out_len)
 	body[h.len] = '\0';
 	if (h.type == XS_ERROR) {
 		err = !strcmp(body, "ENOENT") ? -ENOENT :
-		      !strcmp(body, "EACCES") ? -EACCES : -EIO;
+		      !strcmp(body, "EACCES") ? -EACCES :
+		      !strcmp(body, "EAGAIN") ? -EAGAIN : -EIO;
 		free(body);
 		return err;
 	}
@@ -132,6 +140,54 @@ static int xs_talk(uint32_t type, const char *path, char **out, size_t *out_len)
 	if (out_len)
 		*out_len = h.len;
 	return 0;
+}
+
+static int xs_talk(uint32_t type, const char *path, char **out, size_t *out_len)
+{
+	return xs_req(type, 0, path, strlen(path) + 1, out, out_len);
+}
+
+/*
+ * Write DIR/NODE only while DIR exists, in one transaction. xenstored
+ * makes the missing parents of a node it writes, so a plain write that
+ * races with the toolstack removing a dead guest's backend directory
+ * would bring that directory back, and nothing would ever remove it.
+ * -ENOENT: DIR is gone, nothing written.
+ */
+int xs_write_in_dir(const char *dir, const char *node, const char *value)
+{
+	uint8_t msg[XS_PAYLOAD_MAX];
+	size_t plen, vlen = strlen(value);
+	int err, end, tries;
+	uint32_t tx;
+	char *v;
+
+	plen = (size_t)snprintf((char *)msg, sizeof(msg), "%s/%s", dir, node) + 1;
+	if (plen > sizeof(msg) || plen + vlen > sizeof(msg))
+		return -E2BIG;
+	memcpy(msg + plen, value, vlen);	/* the value: no NUL */
+	for (tries = 0; tries < 5; tries++) {
+		err = xs_req(XS_TRANSACTION_START, 0, "", 1, &v, NULL);
+		if (err)
+			return err;
+		tx = strtoul(v, NULL, 10);
+		free(v);
+		err = xs_req(XS_READ, tx, dir, strlen(dir) + 1, &v, NULL);
+		if (!err) {
+			free(v);
+			err = xs_req(XS_WRITE, tx, msg, plen + vlen, &v, NULL);
+			if (!err)
+				free(v);
+		}
+		end = xs_req(XS_TRANSACTION_END, tx, err ? "F" : "T", 2, &v, NULL);
+		if (!end)
+			free(v);
+		if (err)
+			return err;
+		if (end != -EAGAIN)
+			return end;
+	}
+	return -EAGAIN;
 }
 
 int xs_read_str(const char *path, char *buf, size_t size)
