@@ -23,8 +23,9 @@
  *   keygen                    a TPM2_CreatePrimary RSA-2048 (slow), submit,
  *                             do not wait
  *   page STATE                write the page's state byte, notify, wait
- *   resubmit N                a valid TPM2_GetRandom(8), SUBMIT + notify N
- *                             times in a row, then wait
+ *   resubmit N                a valid TPM2_GetRandom(8), SUBMIT + notify up
+ *                             to N times in a row while it is in flight,
+ *                             then wait
  *   rewrite MS                submit, then rewrite length and packet with
  *                             garbage for MS ms while the backend works
  *   cancel MS                 after MS ms, CANCEL + notify, then wait
@@ -244,8 +245,21 @@ static ssize_t hostile_store(struct device *d, struct device_attribute *attr,
 		WRITE_ONCE(h->page->length, 12);
 		WRITE_ONCE(h->page->locality, 0);
 		WRITE_ONCE(h->page->nr_extra_pages, 0);
-		for (i = 0; i < a; i++)
-			submit(h);
+		submit(h);
+		/*
+		 * SUBMIT again and again while the command is in flight, never
+		 * over its answer: a SUBMIT after FINISH is a new command (the
+		 * answer's bytes), rightly answered on its own. The state is
+		 * rewritten only while it still reads SUBMIT, atomically
+		 * against the backend's FINISH.
+		 */
+		for (i = 1; i < a; i++) {
+			if (cmpxchg(&h->page->state, VTPM_STATE_SUBMIT,
+				    VTPM_STATE_SUBMIT) != VTPM_STATE_SUBMIT)
+				break;
+			notify_remote_via_evtchn(h->port);
+		}
+		dev_info(&h->dev->dev, "resubmit: %ld SUBMITs while in flight\n", i);
 		wait_answer(h, 15000);
 	} else if (!strcmp(act, "rewrite") && n >= 2) {
 		unsigned long end = jiffies + msecs_to_jiffies(a);
