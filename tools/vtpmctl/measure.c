@@ -252,25 +252,6 @@ static int extend(struct vtpm *v, bool tpm12, uint32_t pcr, const struct digests
 	return err;
 }
 
-static int write_atomic(const char *path, const void *data, size_t len)
-{
-	char tmp[4200];
-	int fd, err = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, data, len) != (ssize_t)len)
-		err = errno ? -errno : -EIO;
-	close(fd);
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
-}
-
 static void marker_path(char *buf, size_t size, const char *uuid, const char *ext)
 {
 	snprintf(buf, size, "%s/%s.%s", run_dir(), uuid, ext);
@@ -318,7 +299,7 @@ static void publish(const struct measure_ctx *m, const struct evlog *l)
 	int err;
 
 	marker_path(path, sizeof(path), m->uuid, "eventlog");
-	err = write_atomic(path, l->b, l->n);
+	err = write_file_atomic(path, l->b, l->n, 0600);
 	if (err)
 		log_msg(LOG_ERR, "measured boot: cannot write the event log %s: %s", path,
 			strerror(-err));
@@ -448,7 +429,7 @@ void measure_boot(struct vtpm *v, const struct measure_ctx *m)
 done:
 	publish(m, &l);
 	/* the last step: a restart from here on finds a complete measurement */
-	if (write_atomic(marker, m->tag, strlen(m->tag)))
+	if (write_file_atomic(marker, m->tag, strlen(m->tag), 0600))
 		log_msg(LOG_ERR, "measured boot: cannot write %s", marker);
 out:
 	free(l.b);

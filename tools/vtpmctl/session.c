@@ -89,37 +89,23 @@ int session_read(const char *canon, struct session *s)
 	return s->epoch[0] ? 0 : -EBADMSG;
 }
 
-/* temp file, fsync, rename, directory fsync: whole or not at all */
+/* whole or not at all (write_file_atomic: temp file, fsync, rename,
+ * directory fsync) */
 int session_write(const char *canon, const struct session *s)
 {
-	char path[4096], tmp[4200];
-	int fd, n, err = 0;
-	char buf[640];
+	char path[4096], buf[640];
+	int n, err;
 
 	session_path(canon, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
 	n = snprintf(buf, sizeof(buf),
 		     "epoch=%s\nxen-uuid=%s\nstate=%s\nreason=%s\ntag=%s\ndomid=%d\nsince=%lld\n",
 		     s->epoch, s->xen_uuid, s->state, s->reason, s->tag, s->domid,
 		     (long long)s->since);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, n) != n || fsync(fd) < 0)
-		err = errno ? -errno : -EIO;
-	close(fd);
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
-	if (err) {
-		unlink(tmp);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -E2BIG;
+	err = write_file_atomic(path, buf, n, 0600);
+	if (err)
 		return err;
-	}
-	*strrchr(path, '/') = '\0';
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
 	/* the old place, if an older version left one (a confined server
 	 * cannot: it wrote the new one before it confined itself) */
 	session_old_path(canon, path, sizeof(path));

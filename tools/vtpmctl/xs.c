@@ -163,7 +163,7 @@ int xs_write_in_dir(const char *dir, const char *node, const char *value)
 	char *v;
 
 	plen = (size_t)snprintf((char *)msg, sizeof(msg), "%s/%s", dir, node) + 1;
-	if (plen > sizeof(msg) || plen + vlen > sizeof(msg))
+	if (plen + vlen > sizeof(msg))
 		return -E2BIG;
 	memcpy(msg + plen, value, vlen);	/* the value: no NUL */
 	for (tries = 0; tries < 5; tries++) {
