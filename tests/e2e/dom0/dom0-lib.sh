@@ -221,7 +221,8 @@ xs_is() { [ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
 # /guest/SCRIPT.sh from its initramfs, then powers off. Extra args are
 # appended to the config (e.g. 'vtpm=["backend=0,uuid=..."]'); $GUEST_EXTRA
 # is added to the guest's command line (GUEST_CMDLINE too).
-# GUEST_KERNEL=PATH boots another kernel than dom0's; GUEST_MEMORY=MiB (384).
+# GUEST_KERNEL=PATH boots another kernel than dom0's; GUEST_MEMORY=MiB (384);
+# GUEST_RAMDISK=PATH another initramfs (/e2e/guest-small.cpio.gz: churn's).
 guest_create() {
 	local name=$1 script=$2; shift 2
 	local cfg=/tmp/$name.cfg
@@ -229,7 +230,7 @@ guest_create() {
 		echo "name = \"$name\""
 		echo "type = \"pv\""
 		echo "kernel = \"${GUEST_KERNEL:-/boot/vmlinuz-$(uname -r)}\""
-		echo "ramdisk = \"/e2e/guest.cpio.gz\""
+		echo "ramdisk = \"${GUEST_RAMDISK:-/e2e/guest.cpio.gz}\""
 		echo "extra = \"console=hvc0 quiet loglevel=4 e2e.script=$script${GUEST_EXTRA:+ $GUEST_EXTRA}${GUEST_CMDLINE:+ $GUEST_CMDLINE}\""
 		echo "memory = ${GUEST_MEMORY:-384}"
 		echo "vcpus = 1"

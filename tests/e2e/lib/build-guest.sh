@@ -3,6 +3,11 @@
 # Debian kernel's unmodified xen-tpmfront.ko, tpm2-tools, trousers' tools and
 # the xenstore clients with their shared libraries, taken from the dom0 rootfs
 # (same Debian release), plus this checkout's guest scripts and tools.
+# Next to it, guest-small.cpio.gz (OUT's directory): the churn guests' image,
+# busybox, the same unmodified xen-tpmfront.ko, the init, lib.sh, the churn
+# scripts and the static tpm-rawbench (one TPM2_GetRandom, its response code
+# checked), a few MiB instead of ~160: it builds, unpacks and boots in a
+# fraction of the time and memory (scenario churn: 200 guests at full size).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 root=$1 out=$2
@@ -72,6 +77,21 @@ cp "$t/.hostile/tpm-hostile.ko" "$t/lib/modules/"
 rm -rf "$t/.hostile" "$t/.hostile.log"
 install -m 0755 "$E2E_DIR/guest/init" "$t/init"
 cp "$E2E_DIR"/guest/*.sh "$t/guest/"
+# --- the small image (churn guests) ---
+s="$t/.small"
+mkdir -p "$s"/{bin,sbin,lib/modules,guest,etc,dev,proc,sys,tmp,root}
+cp -a "$t/bin/busybox" "$s/bin/"
+for a in $("$s/bin/busybox" --list); do
+	[ "$a" = busybox ] || ln -sf busybox "$s/bin/$a"
+done
+cp "$t/bin/tpm-rawbench" "$s/bin/"
+cp "$t/lib/modules/xen-tpmfront.ko" "$s/lib/modules/"
+install -m 0755 "$E2E_DIR/guest/init" "$s/init"
+cp "$E2E_DIR/guest/lib.sh" "$E2E_DIR"/guest/guest-churn-*.sh "$s/guest/"
+cp "$t/etc/passwd" "$t/etc/group" "$s/etc/"
+chmod 0755 "$s"
+(cd "$s" && find . | cpio -o -H newc --quiet | gzip -1) >"$(dirname "$out")/guest-small.cpio.gz"
+rm -rf "$s"
 mkdir -p "$t/guest/attest" && cp "$TOP/tests/attest/attest-guest.sh" "$t/guest/attest/"
 # The cpio's "." becomes the guest's /: mktemp made it 0700, which locks every
 # user but root out of the whole tree (tcsd runs as tss: see guest-tpm12.sh).
