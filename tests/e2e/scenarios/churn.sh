@@ -79,6 +79,13 @@ create_one() {
 		fail "round-$2-create-$1" "xl create failed (see out/$SCENARIO.xl-create-cg$1.log)"
 	echo "$((SECONDS - t))" >"/tmp/churn-create-$1"
 }
+# round_counts R: the same counts after round R, said, not asserted (a long
+# run stopped early still tells what the guests so far left behind)
+round_counts() {
+	wait_for 30 sh -c "[ \$(xenstore-list /local/domain/0/backend/vtpm 2>/dev/null | wc -l) -eq 0 ]"
+	wait_for 30 no_dying_domain
+	say "after round $1 ($(($1 * G)) guests): Xen free $(xen_free) MiB (before $free0), $(xenstore-ls -f / 2>/dev/null | wc -l) xenstore nodes (before $xs0), dom0 SUnreclaim $(sunreclaim) kB (before $slab0), $(nprocs) processes (before $procs0), $(grep -c xen-tpmback /proc/interrupts) xen-tpmback irqs, $(pgrep -fc 'vtpmctl serve') servers, $(backend_nodes) backends"
+}
 t0=$SECONDS
 for r in $(seq 1 "$R"); do
 	tr0=$SECONDS
@@ -99,6 +106,7 @@ for r in $(seq 1 "$R"); do
 		for n in $(seq 1 "$G"); do xl destroy "cg$n" >/dev/null 2>&1; rm -f "$(guest_log "cg$n")"; done
 		step "round-$r-destroyed" wait_for 60 no_dying_domain
 		say "round $r: $G guests created in $tc s (slowest xl create ${slow:-?} s), destroyed while booting; round $((SECONDS - tr0)) s"
+		round_counts "$r"
 		continue
 	fi
 	ok=0
@@ -109,6 +117,7 @@ for r in $(seq 1 "$R"); do
 	done
 	step "round-$r-all-served" sh -c "[ $ok -eq $G ]" || say "round $r: $ok of $G guests served"
 	say "round $r: $G guests created in $tc s (slowest xl create ${slow:-?} s), $ok served; round $((SECONDS - tr0)) s"
+	round_counts "$r"
 done
 say "$R rounds of $G guests in $((SECONDS - t0)) s"
 step no-backend-nodes wait_for 30 sh -c "[ \$(xenstore-list /local/domain/0/backend/vtpm 2>/dev/null | wc -l) -eq 0 ]"
