@@ -21,6 +21,12 @@
  * keyring, and must still read and update the anchors that an earlier
  * server, or vtpmctl in a shell, wrote. Without a usable keyring
  * (a seccomp'd container) anchors are skipped with one warning.
+ *
+ * A pinned anchor (vtpm_anchor_pin(): a server about to give up uid 0)
+ * uses the key whose serial it holds and nothing else: no search, and no
+ * add_key(), which would create a key in the new uid's own user keyring,
+ * one that root's manager never sees. Losing that key is an error, said
+ * once, not a silent switch to a keyring nobody checks.
  */
 #include <keyutils.h>
 #include <limits.h>
@@ -46,6 +52,7 @@ int vtpm_anchor_init(struct vtpm_anchor *a, const char *kind, const char *dir)
 	char real[PATH_MAX];
 
 	a->key = 0;
+	a->pinned = 0;
 	a->desc[0] = '\0';
 	if (!realpath(dir, real))
 		return -errno;
@@ -61,6 +68,8 @@ static int anchor_find(struct vtpm_anchor *a)
 
 	if (a->key > 0)
 		return 0;
+	if (a->pinned)
+		return -ENOKEY;
 	if (!a->desc[0])
 		return -EINVAL;
 	key = keyctl_search(KEY_SPEC_USER_KEYRING, "user", a->desc, 0);
@@ -106,6 +115,15 @@ int vtpm_anchor_set(struct vtpm_anchor *a, const char *payload)
 	/* the fast path: one keyctl(KEYCTL_UPDATE) */
 	if (a->key > 0 && keyctl_update(a->key, payload, n) == 0)
 		return 0;
+	if (a->pinned) {
+		int err = a->key > 0 ? -errno : -ENOKEY;
+		static int said;
+
+		if (!said++)
+			pr_warn("rollback anchor %s: cannot update key %d (%s); not creating one in this process's own keyring, which root's manager never sees\n",
+				a->desc, a->key, strerror(-err));
+		return err;
+	}
 	/* add_key() updates the payload of an existing key in place */
 	key = add_key("user", a->desc, payload, n, KEY_SPEC_USER_KEYRING);
 	if (key < 0) {
@@ -118,6 +136,22 @@ int vtpm_anchor_set(struct vtpm_anchor *a, const char *payload)
 		pr_warn("cannot open anchor %s to root's other sessions: %s\n",
 			a->desc, strerror(errno));
 	a->key = key;
+	return 0;
+}
+
+/* Find the key, creating it with payload if there is none; then use only it. */
+int vtpm_anchor_pin_key(struct vtpm_anchor *a, const char *payload)
+{
+	int err;
+
+	if (a->pinned)
+		return a->key > 0 ? 0 : -ENOKEY;
+	err = anchor_find(a);
+	if (err == -ENOKEY && payload)
+		err = vtpm_anchor_set(a, payload);
+	if (err)
+		return err;
+	a->pinned = 1;
 	return 0;
 }
 

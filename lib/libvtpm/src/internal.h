@@ -127,12 +127,14 @@ void vtpm_explicit_bzero(void *p, size_t n);
 struct vtpm_anchor {
 	char desc[4200];
 	int32_t key;			/* key serial once known, else 0 */
+	int pinned;			/* vtpm_anchor_pin(): this key only */
 };
 
 int vtpm_anchor_init(struct vtpm_anchor *a, const char *kind, const char *dir);
 /* 0 and the payload (empty if none); negative errno if unusable */
 int vtpm_anchor_get(struct vtpm_anchor *a, char *buf, size_t size);
 int vtpm_anchor_set(struct vtpm_anchor *a, const char *payload);
+int vtpm_anchor_pin_key(struct vtpm_anchor *a, const char *payload);
 void vtpm_anchor_remove(struct vtpm_anchor *a);
 
 /* names of the files in a state directory */

@@ -1221,6 +1221,41 @@ void vtpm_free(struct vtpm *v)
 	vtpm_release(v);
 }
 
+/*
+ * Before the caller gives up uid 0: both anchors exist as keys (created
+ * now with the current values if missing) and from here on only those
+ * keys are read, updated or invalidated, by serial (anchor.c).
+ */
+int vtpm_anchor_pin(struct vtpm *v, int32_t keys[2])
+{
+	char buf[32];
+	int err;
+
+	keys[0] = keys[1] = 0;
+	if (!v)
+		return libvtpm_err(-EINVAL);
+	if (!(v->flags & VTPM_F_ROLLBACK_ANCHOR))
+		return 0;
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v->perm_generation);
+	err = vtpm_anchor_pin_key(&v->gen_anchor, buf);
+	if (err)
+		return libvtpm_err(err);
+	/* the volatile anchor is written with the volatile state it names */
+	if (vtpm_anchor_pin_key(&v->vol_anchor, NULL) == -ENOKEY &&
+	    v->running && !v->restore) {
+		err = commit_volatile(v);
+		if (!err)
+			err = vtpm_anchor_pin_key(&v->vol_anchor, NULL);
+	} else if (!v->vol_anchor.pinned) {
+		err = -ENOKEY;
+	}
+	if (err)
+		return libvtpm_err(err);
+	keys[0] = v->gen_anchor.key;
+	keys[1] = v->vol_anchor.key;
+	return 0;
+}
+
 void vtpm_power_off(struct vtpm *v)
 {
 	uint32_t rc;

@@ -339,6 +339,20 @@ LIBVTPM_API int vtpm_anchor_get_generation(const char *state_dir,
 LIBVTPM_API int vtpm_anchor_set_generation(const char *state_dir,
 					   uint64_t generation);
 
+/**
+ * @brief Pin the vTPM's rollback anchors before the process changes uid.
+ * Both anchors ("gen", "vol") are made to exist as keys in the caller's
+ * user keyring (created with the current values if missing), and from now
+ * on this vtpm reads, updates and invalidates only those keys, by serial:
+ * it never searches a keyring or adds a key again. The caller links the
+ * keys into a keyring it keeps possessing (its session keyring), so that
+ * it can still update them under another uid. Without
+ * VTPM_F_ROLLBACK_ANCHOR: 0 and no keys.
+ * @param keys the serials of the "gen" and "vol" keys (0: none)
+ * @return 0, negative errno (-ENOKEY: no usable keyring)
+ */
+LIBVTPM_API int vtpm_anchor_pin(struct vtpm *vtpm, int32_t keys[2]);
+
 /*
  * Where the time of vtpm_process() goes, summed since vtpm_new(): for
  * benchmarks and for finding out why a server is slow. Nanoseconds.
