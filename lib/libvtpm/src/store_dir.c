@@ -13,7 +13,10 @@
  * file descriptors, the caller keeping the other slot intact meanwhile.
  *
  * Files are root's own business: the directory is created 0700 and
- * refused when it is not ours or others may write to it; no file is
+ * refused when it is not ours or others may write to it (root also takes
+ * the one it gave to its server's uid, vtpmctl serve --user: root made it
+ * in a state root only root writes to, and reads it as it reads any
+ * file; the server's uid itself takes only its own); no file is
  * followed through a symlink (O_NOFOLLOW), a slot with more than one link
  * is refused, temp files are created O_EXCL after removing whatever sat
  * at their name, so a planted link makes us overwrite nothing.
@@ -60,7 +63,7 @@ static int check_owned(int fd, const char *what, int dir)
 		pr_warn("%s is not a %s\n", what, dir ? "directory" : "regular file");
 		return -EPERM;
 	}
-	if (sb.st_uid != geteuid() || (sb.st_mode & 022)) {
+	if ((sb.st_uid != geteuid() && geteuid() != 0) || (sb.st_mode & 022)) {
 		pr_warn("%s is owned by uid %u with mode %04o: refused (must be ours, not writable by group or others)\n",
 			what, (unsigned int)sb.st_uid, (unsigned int)(sb.st_mode & 07777));
 		return -EPERM;
