@@ -25,17 +25,27 @@
  * of the server has it (capabilities and Landlock are per thread and
  * inherited; the seccomp filter is synchronised over all threads anyway).
  *
- * What it does not do (yet): run as a non-root user. The vTPM state is
- * owned by root and the host key lives in root's keyring; with no
- * capabilities left, uid 0 would still open any root-owned file, which
- * is what Landlock is for. On a kernel without Landlock (before 5.13, or
- * not in its lsm= list) the server says so and goes on with the rest.
+ * And, unless told to stay root (--user root), it gives up uid 0 for
+ * good, as privilege-separated daemons do (sshd, chrony): the bounding set
+ * is emptied while CAP_SETPCAP is still there, then setgroups(),
+ * setresgid() and setresuid() to the "vtpm" user, which clears the
+ * permitted and effective sets. Before that it joins a new anonymous
+ * session keyring holding only its own two rollback anchors: the new uid
+ * possesses those (the possessor has every permission on them) and
+ * nothing else of root's, neither the host key nor other vTPMs' anchors,
+ * which it does not own either (EACCES). The files it writes belong to
+ * that uid (serve.c gives it its directories first).
+ *
+ * On a kernel without Landlock (before 5.13, or not in its lsm= list)
+ * the server says so and goes on with the rest.
  *
  * VTPM_SANDBOX_LOG=1 turns the kill into a log entry (audit/dmesg), to
  * find a call a new libtpms or glibc makes; --no-sandbox disables it all.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <keyutils.h>
 #include <linux/capability.h>
 #include <linux/landlock.h>
 #include <sched.h>
@@ -140,12 +150,10 @@ static int build_filter(scmp_filter_ctx ctx)
 	return err;
 }
 
-/* Every capability, from every set: effective, permitted, inheritable,
- * ambient and bounding. */
-static int drop_capabilities(void)
+/* The bounding and ambient sets: emptying the bounding set needs
+ * CAP_SETPCAP, so it goes first. */
+static int drop_bounding(void)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2];
 	int cap;
 
 	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
@@ -153,9 +161,54 @@ static int drop_capabilities(void)
 			return -errno;
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return -errno;
+	return 0;
+}
+
+/* What is left: effective, permitted, inheritable. */
+static int drop_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return -errno;
+	return 0;
+}
+
+/*
+ * A new anonymous session keyring with only the vTPM's own anchors in it:
+ * after the uid change they are possessed (KEY_POS_ALL: read, update,
+ * invalidate), and root's user keyring, with the host key and the other
+ * vTPMs' anchors, is neither possessed nor owned (EACCES).
+ */
+static int keep_keys(const int32_t *keys, int n)
+{
+	int i;
+
+	if (keyctl_join_session_keyring(NULL) < 0)
+		return -errno;
+	for (i = 0; i < n; i++)
+		if (keys[i] > 0 && keyctl_link(keys[i], KEY_SPEC_SESSION_KEYRING) < 0)
+			return -errno;
+	return 0;
+}
+
+/* For good: no saved or real uid 0 left to go back to. */
+static int set_user(uid_t uid, gid_t gid)
+{
+	uid_t r, e, sv;
+	gid_t rg, eg, sg;
+
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0)
+		return -errno;
+	if (getresuid(&r, &e, &sv) || getresgid(&rg, &eg, &sg) ||
+	    r != uid || e != uid || sv != uid || rg != gid || eg != gid || sg != gid ||
+	    getgroups(0, NULL) != 0)
+		return -EPERM;
+	/* a uid change resets dumpability to fs.suid_dumpable */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	return 0;
 }
 
@@ -231,10 +284,32 @@ int sandbox_enter(const struct sandbox_paths *paths)
 	scmp_filter_ctx ctx;
 	int err;
 
-	err = drop_capabilities();
+	if (paths->set_user) {
+		err = keep_keys(paths->keys, paths->nkeys);
+		if (err) {
+			log_msg(LOG_ERR, "sandbox: cannot keep the rollback anchors in a session keyring of their own: %s",
+				strerror(-err));
+			return err;
+		}
+	}
+	err = drop_bounding();
 	if (err) {
 		log_msg(LOG_ERR, "sandbox: cannot drop capabilities: %s%s", strerror(-err),
 			err == -EPERM ? " (emptying the bounding set needs CAP_SETPCAP: the unit's CapabilityBoundingSet must keep it)" : "");
+		return err;
+	}
+	if (paths->set_user) {
+		err = set_user(paths->uid, paths->gid);
+		if (err) {
+			log_msg(LOG_ERR, "sandbox: cannot become uid %u gid %u: %s%s",
+				(unsigned int)paths->uid, (unsigned int)paths->gid, strerror(-err),
+				err == -EPERM ? " (needs CAP_SETUID and CAP_SETGID: the unit's CapabilityBoundingSet must keep them)" : "");
+			return err;
+		}
+	}
+	err = drop_capabilities();
+	if (err) {
+		log_msg(LOG_ERR, "sandbox: cannot drop capabilities: %s", strerror(-err));
 		return err;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
@@ -262,7 +337,8 @@ int sandbox_enter(const struct sandbox_paths *paths)
 		log_msg(LOG_ERR, "sandbox: cannot load the seccomp filter: %s", strerror(-err));
 		return err;
 	}
-	log_msg(LOG_DEBUG, "sandbox: no capabilities, files beneath %s and %s only, seccomp filter loaded%s",
+	log_msg(LOG_DEBUG, "sandbox: uid %u gid %u, no capabilities, files beneath %s and %s only, seccomp filter loaded%s",
+		(unsigned int)getuid(), (unsigned int)getgid(),
 		paths->state_dir ?: "(none)", paths->run_dir ?: "(none)",
 		log_only ? " (log only: VTPM_SANDBOX_LOG=1)" : "");
 	return 0;

@@ -22,8 +22,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -79,11 +81,16 @@ struct server {
 };
 
 static struct {
-	const char *uuid, *socket, *device, *pidfile;
+	const char *uuid, *socket, *device, *pidfile, *user;
 	long domid, devid;
 	unsigned int wait_s;
 	bool daemonize, syslog, supervise, fail_unknown, no_sandbox;
+	bool set_user;			/* give up uid 0 for uid/gid */
+	uid_t uid;
+	gid_t gid;
 } so = { .domid = -1, .devid = -1, .wait_s = 30 };
+
+#define DEFAULT_USER "vtpm"
 
 static bool pidfile_written;
 
@@ -111,8 +118,12 @@ static void serve_usage(void)
 	       "                        as the kernel path does (TPM failures), not refused\n"
 	       "  --syslog              log to syslog instead of stderr\n"
 	       MEASURE_USAGE
-	       "  --no-sandbox          keep capabilities, no seccomp filter (debugging;\n"
-	       "                        by default the server confines itself once attached)\n"
+	       "  --user NAME           serve as this user once attached (default "DEFAULT_USER";\n"
+	       "                        a name or a numeric uid; root or 0: stay uid 0, not\n"
+	       "                        recommended)\n"
+	       "  --no-sandbox          keep capabilities and uid 0, no seccomp filter\n"
+	       "                        (debugging; by default the server confines itself\n"
+	       "                        once attached)\n"
 	       "  -s, --state-dir DIR   state root (default %s)\n"
 	       "  -k, --key-file FILE   state key\n"
 	       "      --run-dir DIR     volatile state of running guests (default /run/vtpm)\n",
@@ -158,6 +169,7 @@ static int parse_serve(int argc, char **argv)
 		{ "fail-unknown", no_argument,		NULL, 'F' },
 		MEASURE_LONGOPTS,
 		{ "no-sandbox",	no_argument,		NULL, 'X' },
+		{ "user",	required_argument,	NULL, 'Y' },
 		{ 0 },
 	};
 	long v;
@@ -230,6 +242,9 @@ static int parse_serve(int argc, char **argv)
 			break;
 		case 'X':
 			so.no_sandbox = true;
+			break;
+		case 'Y':
+			so.user = optarg;
 			break;
 		default:
 			p_usage_err("bad option \"%s\" for \"serve\", try \"%s serve help\"",
@@ -788,6 +803,139 @@ static struct vtpm *open_vtpm(struct server *s)
 }
 
 /*
+ * Which uid to serve as (--user, default "vtpm"), resolved before the
+ * server detaches: /etc/passwd is out of reach once confined. A default
+ * user that does not exist keeps an old install serving, as uid 0, said
+ * loudly (user_missing); one named on the command line must exist.
+ */
+static bool user_missing;
+
+static int resolve_user(void)
+{
+	const char *name = so.user ? so.user : DEFAULT_USER;
+	struct passwd *pw;
+	char *end;
+	long v;
+
+	so.set_user = false;
+	if (so.no_sandbox || !strcmp(name, "root") || !strcmp(name, "0"))
+		return 0;
+	errno = 0;
+	pw = getpwnam(name);
+	if (pw) {
+		so.uid = pw->pw_uid;
+		so.gid = pw->pw_gid;
+	} else if (so.user && (v = strtol(name, &end, 10)) > 0 && !*end && v < 0x7fffffff) {
+		/* a bare uid, no passwd entry: its group is the same number */
+		so.uid = v;
+		so.gid = v;
+	} else if (so.user) {
+		p_err("no user \"%s\"%s%s", name, errno ? ": " : "", errno ? strerror(errno) : "");
+		return -1;
+	} else {
+		user_missing = true;
+		return 0;
+	}
+	if (so.uid == 0)
+		return 0;
+	if (geteuid() != 0) {
+		if (geteuid() != so.uid) {
+			p_err("--user %s: only root can serve as another user", name);
+			return -1;
+		}
+		return 0;
+	}
+	so.set_user = true;
+	return 0;
+}
+
+/* Owned by the serving uid where it is not (not following symlinks). */
+static int own_one(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st))
+		return errno == ENOENT ? 0 : -errno;
+	if ((st.st_uid == so.uid && st.st_gid == so.gid) || S_ISLNK(st.st_mode))
+		return 0;
+	if (lchown(path, so.uid, so.gid))
+		return -errno;
+	return 0;
+}
+
+/* A directory and what it holds (the vTPM's own directories: flat) */
+static int own_tree(const char *dir, const char *prefix)
+{
+	char path[4096];
+	struct dirent *e;
+	DIR *d;
+	int err = prefix ? 0 : own_one(dir);
+
+	if (err)
+		return err;
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while (!err && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (prefix && strncmp(e->d_name, prefix, strlen(prefix)))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= sizeof(path))
+			continue;
+		if (e->d_type == DT_DIR && !prefix)
+			err = own_tree(path, NULL);
+		else
+			err = own_one(path);
+	}
+	closedir(d);
+	return err;
+}
+
+/* A shared parent (state root, run root): searchable by the group, root's */
+static int group_search(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st))
+		return -errno;
+	if (st.st_uid == so.uid)
+		return 0;
+	if (st.st_gid != so.gid && chown(dir, (uid_t)-1, so.gid))
+		return -errno;
+	if (!(st.st_mode & S_IXGRP) && chmod(dir, (st.st_mode & 07777) | S_IXGRP))
+		return -errno;
+	return 0;
+}
+
+/*
+ * Before the uid changes: the vTPM's state directory, its volatile state
+ * directory and its claim and lease lock (in the shared claims directory,
+ * which the serving uid gets to add and remove them) become the serving
+ * uid's, and the two roots searchable by its group. Other vTPMs'
+ * directories stay as they are: Landlock keeps a server out of them.
+ */
+static int give_dirs(struct server *s, const char *run, const char *claims)
+{
+	char canon[40];
+	int err;
+
+	snprintf(canon, sizeof(canon), "%s.", s->uuid);
+	err = group_search(state_root);
+	if (!err)
+		err = group_search(run_root());
+	if (!err)
+		err = own_tree(s->dir, NULL);
+	if (!err)
+		err = own_tree(run, NULL);
+	if (!err)
+		err = own_one(claims);
+	if (!err)
+		err = own_tree(claims, canon);
+	return err;
+}
+
+/*
  * The directories a confined server may touch: its state (its serving
  * lease included), its volatile state (made now if missing, as libvtpm
  * would, so that a vTPM opened later by retry_open() finds it allowed),
@@ -820,6 +968,45 @@ static int enter_sandbox(struct server *s)
 		}
 	}
 	xs_close();	/* dom0's xenstore connection stays out of reach */
+	if (so.set_user) {
+		int32_t keys[2] = { 0, 0 };
+		int err;
+
+		if (s->vtpm) {
+			err = vtpm_anchor_pin(s->vtpm, keys);
+			if (err) {
+				log_msg(LOG_ERR, "sandbox: cannot pin the rollback anchors (%s): a server of another uid could not update them",
+					vtpm_strerror(err));
+				return err;
+			}
+		}
+		mkdir(claims, 0700);
+		err = give_dirs(s, run, claims);
+		if (err) {
+			log_msg(LOG_ERR, "sandbox: cannot give the vTPM's directories to uid %u: %s",
+				(unsigned int)so.uid, strerror(-err));
+			return err;
+		}
+		p.set_user = true;
+		p.uid = so.uid;
+		p.gid = so.gid;
+		p.keys = keys;
+		p.nkeys = 2;
+		err = sandbox_enter(&p);
+		if (err)
+			return err;
+		/* the paths an open vTPM needs, as the new uid (a parent not
+		 * searchable?); a vTPM never opened (unknown, refused) needs none */
+		if (s->vtpm && (access(s->dir, R_OK | W_OK | X_OK) ||
+				access(run, R_OK | W_OK | X_OK) || access(claims, W_OK | X_OK))) {
+			err = -errno;
+			log_msg(LOG_ERR, "sandbox: as uid %u the vTPM's directories %s, %s, %s are out of reach: %s (a parent directory not searchable by gid %u?)",
+				(unsigned int)so.uid, s->dir, run, claims, strerror(-err),
+				(unsigned int)so.gid);
+			return err;
+		}
+		return 0;
+	}
 	return sandbox_enter(&p);
 }
 
@@ -1127,6 +1314,8 @@ int do_serve(int argc, char **argv)
 	ret = parse_serve(argc, argv);
 	if (ret >= 0)
 		return ret;
+	if (resolve_user())
+		return EXIT_USAGE;
 	sandbox_no_dumps();	/* before any key or seed is in memory */
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -1209,6 +1398,12 @@ int do_serve(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	log_setup(so.daemonize || so.syslog ? LOG_TO_SYSLOG : LOG_TO_STDERR, "vtpmctl");
+	if (user_missing)
+		log_msg(LOG_WARNING, "no user %s: serving as uid 0; create it: adduser --system --group --no-create-home %s",
+			DEFAULT_USER, DEFAULT_USER);
+	else if (!so.no_sandbox && !so.set_user && geteuid() == 0)
+		log_msg(LOG_WARNING, "serving as uid 0 (--user %s): not recommended, a compromised server could reach root's keyring",
+			so.user ? so.user : "root");
 	if (so.supervise)
 		supervise();	/* returns in the server process */
 	vtpm_set_print((vtpm_print_fn_t)log_libvtpm);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <stdio.h>
 
 #define VTPMCTL_VERSION		"0.1"
@@ -83,6 +84,12 @@ struct sandbox_paths {
 	const char *claims_dir;		/* claims, lease locks (read/write) */
 	const char *key_file;		/* key-file mode: the key (read) */
 	const char *pidfile_dir;	/* where the pidfile is (remove) */
+	/* the uid to serve as (set_user), and the keys it keeps possessing */
+	bool set_user;
+	uid_t uid;
+	gid_t gid;
+	const int32_t *keys;
+	int nkeys;
 };
 void sandbox_no_dumps(void);
 int sandbox_enter(const struct sandbox_paths *paths);
