@@ -10,6 +10,10 @@
  *   ptrace        ptrace(PTRACE_TRACEME)
  *   open:PATH     open(PATH, O_RDONLY)
  *   write:PATH    open(PATH, O_WRONLY | O_CREAT)
+ *   keyread:KEY   keyctl(KEYCTL_READ) of the key with serial KEY
+ *   keyupdate:KEY keyctl(KEYCTL_UPDATE, "evil") of it
+ *   keyinval:KEY  keyctl(KEYCTL_INVALIDATE) of it
+ * Several actions: separated by commas.
  * Each outcome that returns goes to stderr as "EVIL <action>: ok|<error>".
  *
  * With EVIL_TRIGGER=PATH (the testbed, where a guest's own commands are
@@ -27,6 +31,8 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <linux/keyctl.h>
 #include <unistd.h>
 
 typedef int (*process_fn)(unsigned char **, uint32_t *, uint32_t *, unsigned char *, uint32_t);
@@ -39,13 +45,12 @@ static void report(const char *what, int rc)
 	(void)!write(2, line, n);
 }
 
-static void evil(void)
+static void evil_one(const char *a)
 {
-	const char *a = getenv("EVIL_ACTION");
+	char buf[256];
+	long key;
 	int fd;
 
-	if (!a)
-		return;
 	if (!strcmp(a, "execve")) {
 		char *argv[] = { "/bin/true", NULL };
 
@@ -61,6 +66,32 @@ static void evil(void)
 	} else if (!strncmp(a, "write:", 6)) {
 		fd = open(a + 6, O_WRONLY | O_CREAT, 0600);
 		report(a, fd);
+	} else if (!strncmp(a, "keyread:", 8)) {
+		key = strtol(a + 8, NULL, 10);
+		report(a, (int)syscall(SYS_keyctl, KEYCTL_READ, key, buf, sizeof(buf)));
+	} else if (!strncmp(a, "keyupdate:", 10)) {
+		key = strtol(a + 10, NULL, 10);
+		report(a, (int)syscall(SYS_keyctl, KEYCTL_UPDATE, key, "evil", 4));
+	} else if (!strncmp(a, "keyinval:", 9)) {
+		key = strtol(a + 9, NULL, 10);
+		report(a, (int)syscall(SYS_keyctl, KEYCTL_INVALIDATE, key));
+	}
+}
+
+static void evil(void)
+{
+	const char *a = getenv("EVIL_ACTION");
+	char one[512];
+	size_t n;
+
+	while (a && *a) {
+		n = strcspn(a, ",");
+		if (n < sizeof(one)) {
+			memcpy(one, a, n);
+			one[n] = '\0';
+			evil_one(one);
+		}
+		a += n + (a[n] == ',');
 	}
 }
 

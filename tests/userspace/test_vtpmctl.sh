@@ -721,6 +721,117 @@ t_sandbox_files_outside_refused() {
 	grep -q "EVIL open:.*: ok" "$WORKDIR/serve.log" || fail "unconfined control" "ok" "$(grep EVIL "$WORKDIR/serve.log")"
 }
 
+# The server gives up uid 0 once its vTPM is open (--user; a bare uid
+# here, so the host needs no new account): /proc shows that uid in every
+# slot and no capability; its files are its own; from inside (the same
+# evil_preload.so guest) root's keys are out of reach: a stand-in host key
+# and another vTPM's rollback anchor can be neither read nor overwritten,
+# while its own anchor still can. Served as root (--user root), the same
+# reads go through: the uid change is what refuses them. Then the anchors,
+# updated by that uid, still refuse an older volatile state put back
+# across a server restart.
+t_serve_as_user_confined() {
+	command -v keyctl >/dev/null || { fail "keyctl (keyutils) not installed: cannot run"; return 1; }
+	setup_key
+	local u u2 s=$WORKDIR/s out tu=64123 hk g2 own d st f a evil
+	while getent passwd $tu >/dev/null || getent group $tu >/dev/null; do tu=$((tu + 1)); done
+	chmod 0711 "$WORKDIR"	# mktemp's 0700: the state root's parent
+	u=$("$VTPMCTL" create) || return 1
+	u2=$("$VTPMCTL" create) || return 1
+	d=$(realpath "$VTPM_STATE_DIR")
+	# a user named that does not exist: refused before anything starts
+	run_rc 2 "$VTPMCTL" serve --socket "$s" --uuid "$u" --user no-such-user-$$ &&
+		expect_err_line "no user \"no-such-user-$$\"" || return 1
+	# no --user and no "vtpm" user on this host: served as uid 0, said so
+	if ! getent passwd vtpm >/dev/null; then
+		serve_socket "$u" "$s" || return 1
+		client "$s" getrandom:4 >/dev/null || return 1
+		wait_exit $SERVE_PID || return 1
+		grep -q "no user vtpm: serving as uid 0; create it: adduser --system --group --no-create-home vtpm" "$WORKDIR/serve.log" ||
+			fail "no vtpm user: the log says so" "no user vtpm: serving as uid 0" "$(cat "$WORKDIR/serve.log")" || return 1
+	fi
+	# a vTPM that was never created, served as that uid (as the kernel
+	# path does): TPM failures, not a refusal to serve
+	serve_socket "$(cat /proc/sys/kernel/random/uuid)" "$s" --fail-unknown --user $tu || return 1
+	out=$(client "$s" getrandom:4)
+	wait_exit $SERVE_PID || fail "unknown vTPM as uid $tu: serve exit status" 0 "$?" || return 1
+	expect_eq "unknown vTPM as uid $tu" "getrandom rc=0x101" "$(printf '%s\n' "$out" | cut -d' ' -f1-2)" || return 1
+	# both vTPMs served once as root: their anchors exist in root's keyring
+	for f in "$u" "$u2"; do
+		serve_socket "$f" "$s" --user root || return 1
+		client "$s" getrandom:4 >/dev/null || return 1
+		wait_exit $SERVE_PID || return 1
+	done
+	g2=$(keyctl search @u user "libvtpm:gen:$d/$u2") || fail "anchor of the second vTPM" "a key" "none" || return 1
+	own=$(keyctl search @u user "libvtpm:gen:$d/$u") || fail "anchor of the served vTPM" "a key" "none" || return 1
+	hk=$(keyctl add user "vtpm-test-hostkey-$$" hostsecret @u) || return 1
+	keyctl setperm "$hk" 0x3f3f0000 || return 1	# as manager unlock does
+	evil=keyread:$hk,keyupdate:$hk,keyinval:$hk,keyread:$g2,keyupdate:$g2,keyinval:$g2,keyread:$own
+	for f in root $tu; do
+		: >"$WORKDIR/serve.log"
+		# root: the control, reads only (nothing of root's invalidated)
+		a=$evil
+		[ $f = root ] && a=keyread:$hk,keyread:$g2
+		LD_PRELOAD=$TOP/tests/userspace/evil_preload.so EVIL_ACTION=$a \
+			serve_socket "$u" "$s" --user $f --domid 5 --devid 0 || return 1
+		bg_client "$WORKDIR/a" "$s" pcrextend:16:$D32 waitfile:"$WORKDIR/go.$f" getrandom:13 pcrread:16 hold
+		wait_for_line "$WORKDIR/a" "^waiting" || return 1
+		st=$(cat /proc/$SERVE_PID/status)
+		touch "$WORKDIR/go.$f"
+		wait_for_line "$WORKDIR/a" "^pcrread" || return 1
+		kill -TERM $SERVE_PID
+		wait_exit $SERVE_PID || fail "--user $f: serve exit status after SIGTERM" 0 "$?" || return 1
+		wait $BG_PID
+		[ $f = root ] || break
+		out=$(grep EVIL "$WORKDIR/serve.log")
+		printf '%s\n' "$out" | grep -q "EVIL keyread:$hk: ok" && printf '%s\n' "$out" | grep -q "EVIL keyread:$g2: ok" ||
+			fail "control: as root the server reads the host key and the other anchor" "EVIL keyread:...: ok" "$out" || return 1
+		printf '%s\n' "$st" | grep -q '^Uid:	0	0	0	0$' || fail "control: uid" 0 "$(printf '%s\n' "$st" | grep ^Uid)" || return 1
+		grep -q "serving as uid 0 (--user root): not recommended" "$WORKDIR/serve.log" ||
+			fail "--user root: the log says so" "serving as uid 0" "$(cat "$WORKDIR/serve.log")" || return 1
+	done
+	expect_eq "Uid in /proc" "Uid:	$tu	$tu	$tu	$tu" "$(printf '%s\n' "$st" | grep '^Uid:')" || return 1
+	expect_eq "Gid in /proc" "Gid:	$tu	$tu	$tu	$tu" "$(printf '%s\n' "$st" | grep '^Gid:')" || return 1
+	expect_eq "Groups in /proc" "Groups:" "$(printf '%s\n' "$st" | grep '^Groups:' | tr -d ' \t')" || return 1
+	for f in CapInh CapPrm CapEff CapBnd CapAmb; do
+		expect_eq "$f in /proc" "$f:	0000000000000000" "$(printf '%s\n' "$st" | grep "^$f:")" || return 1
+	done
+	out=$(find "$VTPM_STATE_DIR/$u" "$VTPM_RUN_DIR/$u" ! -uid $tu)
+	expect_eq "files of the vTPM not owned by uid $tu" "" "$out" || return 1
+	[ -n "$(find "$VTPM_RUN_DIR/$u" -type f -uid $tu)" ] || fail "volatile state files" "owned by $tu" "none" || return 1
+	out=$(grep EVIL "$WORKDIR/serve.log")
+	for f in keyread:$hk keyupdate:$hk keyinval:$hk keyread:$g2 keyupdate:$g2 keyinval:$g2; do
+		printf '%s\n' "$out" | grep -q "EVIL $f: Permission denied$" ||
+			fail "$f from inside, as uid $tu" "EVIL $f: Permission denied" "$out" || return 1
+	done
+	printf '%s\n' "$out" | grep -q "EVIL keyread:$own: ok" ||
+		fail "its own anchor, from inside" "EVIL keyread:$own: ok" "$out" || return 1
+	expect_eq "the host key after the server" "hostsecret" "$(keyctl pipe "$hk")" || return 1
+	keyctl unlink "$hk" @u >/dev/null
+	grep -q "serving as uid 0" "$WORKDIR/serve.log" && { fail "serve log" "no uid 0" "$(grep 'uid 0' "$WORKDIR/serve.log")"; return 1; }
+	# root's tools on the files uid $tu wrote
+	run_rc 0 "$VTPMCTL" show "$u" || return 1
+	# the volatile anchor, kept by uid $tu: an older volatile state put
+	# back for the same running guest is refused across a restart
+	cp -a "$VTPM_RUN_DIR/$u" "$WORKDIR/oldrun"
+	serve_socket "$u" "$s" --user $tu --domid 5 --devid 0 || return 1
+	bg_client "$WORKDIR/b" "$s" pcrread:16 pcrextend:16:$D32 hold
+	wait_for_line "$WORKDIR/b" "^pcrextend" || return 1
+	kill -TERM $SERVE_PID
+	wait_exit $SERVE_PID || fail "serve exit status after SIGTERM" 0 "$?" || return 1
+	wait $BG_PID
+	# PCR 16 as the first server as uid $tu left it
+	expect_eq "resumed as uid $tu" "$(grep '^pcrread' "$WORKDIR/a")" "$(head -1 "$WORKDIR/b")" || return 1
+	rm -rf "$VTPM_RUN_DIR/$u" && cp -a "$WORKDIR/oldrun" "$VTPM_RUN_DIR/$u"
+	: >"$WORKDIR/serve.log"
+	serve_socket "$u" "$s" --user $tu --domid 5 --devid 0 || return 1
+	out=$(client "$s" pcrread:16 2>&1)
+	wait_exit $SERVE_PID
+	printf '%s\n' "$out" | grep -q '^pcrread rc=0x0' && { fail "older volatile state" "refused" "$out"; return 1; }
+	grep -q "rollback refused" "$WORKDIR/serve.log" ||
+		fail "serve log" "rollback refused" "$(cat "$WORKDIR/serve.log")"
+}
+
 t_bench_socket() {
 	setup_key
 	local u s=$WORKDIR/s out
