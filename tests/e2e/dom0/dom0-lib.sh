@@ -375,6 +375,31 @@ install_vtpm_stack() {
 	[ -f /etc/vtpm/state.key ] || vtpmctl keygen || return 1
 }
 
+# vtpm_user_add: the system user "vtpm" that vtpmctl serve gives up uid 0
+# for (serve.c, --user); the package does not make it yet, the scenarios
+# that check the non-root server do
+vtpm_user_add() {
+	getent passwd vtpm >/dev/null && return 0
+	useradd --system --user-group --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin vtpm
+}
+# server_is_vtpm PID [STATE_DIR]: that server runs as vtpm in every uid and
+# gid slot, no supplementary group, no capability; its state files are vtpm's
+server_is_vtpm() {
+	local pid=$1 dir=${2:-} u g st
+	u=$(id -u vtpm) && g=$(id -g vtpm) || return 1
+	st=$(cat "/proc/$pid/status") || return 1
+	echo "$st" | grep -E '^(Uid|Gid|Groups|CapEff|CapPrm|CapBnd|NoNewPrivs|Seccomp):' | tr -s '\t' ' '
+	echo "$st" | grep -q "^Uid:	$u	$u	$u	$u$" &&
+	echo "$st" | grep -q "^Gid:	$g	$g	$g	$g$" &&
+	echo "$st" | grep -Eq '^Groups:[[:space:]]*$' &&
+	echo "$st" | grep -Eq '^CapEff:[[:space:]]*0+$' &&
+	echo "$st" | grep -Eq '^CapPrm:[[:space:]]*0+$' &&
+	echo "$st" | grep -Eq '^CapBnd:[[:space:]]*0+$' || return 1
+	[ -z "$dir" ] && return 0
+	[ -z "$(find "$dir" ! -user vtpm)" ] || { find "$dir" ! -user vtpm -ls; return 1; }
+}
+
 e2e_collect_logs() {
 	cp /var/log/syslog "$E2E_OUT/dom0-syslog.log" 2>/dev/null
 	[ "$E2E_INIT" = systemd ] && journalctl -b --no-pager >"$E2E_OUT/dom0-journal.log" 2>&1

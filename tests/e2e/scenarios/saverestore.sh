@@ -11,6 +11,9 @@
 # the lease, and the same save image restored a second time refused.
 U=5a7e0000-0000-4000-8000-00000000c0de
 need install-stack install_vtpm_stack || return
+# the servers give up uid 0 for "vtpm" (serve.c): the session file and the
+# suspend record are written as that user
+need vtpm-user vtpm_user_add || return
 need create vtpmctl create --uuid $U || return
 need xl-create guest_create gs guest-saverestore "vtpm=[\"backend=0,uuid=$U\"]" || return
 dom1=$(guest_domid gs)
@@ -22,6 +25,7 @@ sup=$(cat /run/vtpm/vtpm-$dom1-0.pid)
 # the race of the issue: the server killed -9, destroy at once (within the
 # supervisor's 100 ms restart gap); the guest still runs
 child=$(pgrep -P "$sup" | head -n1)
+step server-runs-as-vtpm server_is_vtpm "$child" /var/lib/vtpm/$U
 kill -9 "$child"
 vtpmctl destroy $U >$E2E_OUT/destroy-refused.out 2>&1; rc=$?
 step destroy-refused-after-kill9 test $rc -eq 1
@@ -58,6 +62,7 @@ say "xl save took $((SECONDS - t0)) s"
 step old-backend-gone wait_for 15 sh -c "! xenstore-exists /local/domain/0/backend/vtpm/$dom1"
 step old-server-gone wait_for 15 sh -c "! test -e /run/vtpm/vtpm-$dom1-0.pid || ! kill -0 \$(cat /run/vtpm/vtpm-$dom1-0.pid)"
 step source-saw-suspend grep -q "domain $dom1 suspended (xl save, migration): TPM state kept" /var/log/syslog
+step suspend-record-owned-by-vtpm sh -c "ls /var/lib/vtpm/$U | grep -qi suspend && [ -z \"\$(find /var/lib/vtpm/$U ! -user vtpm)\" ]"
 step session-suspended grep -q '^state=suspended$' /var/lib/vtpm/$U/session
 step suspend-record-on-disk test -f /var/lib/vtpm/$U/suspend
 step lease-released test ! -e /var/lib/vtpm/$U/serving.lease

@@ -12,6 +12,8 @@ UX=deadbeef-0000-4000-8000-000000000000
 vtpm_cfg() { echo "vtpm=[\"backend=0,uuid=$1\"]"; }
 
 need install-stack install_vtpm_stack || return
+# the servers give up uid 0 for "vtpm" once their vTPM is open (serve.c)
+need vtpm-user vtpm_user_add || return
 step module-not-loaded-yet sh -c '! lsmod | grep -q ^xen_tpmback'
 need create-a vtpmctl create --uuid $UA || return
 need create-b vtpmctl create --uuid $UB || return
@@ -50,6 +52,7 @@ lg=$(guest_log ga2)
 if step a2-first-reads wait_for 240 grep -q 'E2E-INFO nvread 3 ok' "$lg"; then
 	sup=$(cat /run/vtpm/vtpm-$domA-0.pid)
 	child=$(pgrep -P "$sup" | head -n1)
+	step server-runs-as-vtpm server_is_vtpm "$child" /var/lib/vtpm/$UA
 	kill_at=$(grep -ao 'E2E-INFO nvread [0-9]* ' "$lg" | tail -n1 | cut -d' ' -f3)
 	if [ -n "$child" ] && kill -9 "$child"; then
 		pass server-killed "server pid $child killed after guest read $kill_at"
