@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <keyutils.h>
+
 #include "libvtpm/libvtpm.h"
 #include "tpm2cmd.h"
 
@@ -1313,6 +1315,61 @@ static void c_nv_write_expect_err(void *arg)
 	vtpm_free(v);
 }
 
+/*
+ * Pinned anchors (vtpm_anchor_pin(), before a server changes uid): the
+ * keys it returns are the anchors root's keyring holds; they keep being
+ * updated by serial; and once one is gone, the vtpm does not add a new
+ * one to the caller's user keyring (as another uid, a keyring nobody
+ * checks): the key stays missing, the vtpm goes on.
+ */
+static void c_pinned_anchors(void *arg)
+{
+	struct ctx *c = arg;
+	struct vtpm *v = open_vtpm(c);
+	char desc[700], real[600], before[64] = "", after[64] = "";
+	int32_t keys[2];
+	key_serial_t k;
+	struct tbuf t;
+	uint32_t rc;
+
+	if (!realpath(c->dir, real))
+		FAIL("realpath %s", c->dir);
+	EXPECT_INT("vtpm_anchor_pin", 0, vtpm_anchor_pin(v, keys));
+	snprintf(desc, sizeof(desc), "libvtpm:gen:%s", real);
+	EXPECT_INT("gen key is root's anchor", keys[0],
+		   keyctl_search(KEY_SPEC_USER_KEYRING, "user", desc, 0));
+	snprintf(desc, sizeof(desc), "libvtpm:vol:%s", real);
+	EXPECT_INT("vol key is root's anchor", keys[1],
+		   keyctl_search(KEY_SPEC_USER_KEYRING, "user", desc, 0));
+	/* a permanent change moves the pinned gen anchor */
+	(void)!keyctl_read(keys[0], before, sizeof(before) - 1);
+	cmd_nv_define(&t, 0x01500050, 8);
+	EXPECT_INT("NV_DefineSpace", 0, try_cmd(v, &t, &rc, NULL));
+	EXPECT_INT("NV_DefineSpace rc", 0, rc);
+	(void)!keyctl_read(keys[0], after, sizeof(after) - 1);
+	if (!strtoull(after, NULL, 10) || strtoull(after, NULL, 10) <= strtoull(before, NULL, 10))
+		FAIL("gen anchor not moved by serial: before \"%s\" after \"%s\"", before, after);
+	/* the vol key invalidated behind its back: never re-added */
+	EXPECT_INT("invalidate vol", 0, (int)keyctl_invalidate(keys[1]));
+	usleep(100 * 1000);	/* the key garbage collector */
+	cmd_pcr_extend(&t, 16, extend_d);
+	expect_rc(v, &t, 0);
+	vtpm_free(v);
+	k = keyctl_search(KEY_SPEC_USER_KEYRING, "user", desc, 0);
+	if (k >= 0)
+		FAIL("a pinned vtpm added a new vol anchor %d", k);
+}
+
+static void test_pinned_anchors_by_serial_only(void)
+{
+	struct ctx c = { .key = keyfile, .tag = "pin", .flags = VTPM_F_ROLLBACK_ANCHOR };
+
+	dir_of(c.dir, sizeof(c.dir), "pin");
+	CHILD_OK((void (*)(void *))create, &c);
+	CHILD_OK(c_pinned_anchors, &c);
+	EXPECT_INT("destroy", 0, vtpm_state_destroy(c.dir));
+}
+
 static void test_planted_links_and_modes_refused(void)
 {
 	struct ctx c = { .key = keyfile, .tag = "plant" };
@@ -1554,6 +1611,7 @@ static const struct test tests[] = {
 	T(plaintext_corruption_detected),
 	T(rollback_of_permanent_state_refused),
 	T(whole_dir_rollback_refused_with_anchor),
+	T(pinned_anchors_by_serial_only),
 	T(buffer_size_and_locality),
 	T(tpm12),
 	T(failure_response),
