@@ -136,6 +136,8 @@ MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UDEVRULESDIR ?= /etc/udev/rules.d
 SYSTEMDUNITDIR ?= /etc/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DKMSSRCDIR ?= /usr/src/xen-tpmback-$(VERSION)
 
 subst_paths = sed -e 's|/usr/lib/vtpm/|$(LIBEXECDIR)/|g' -e 's|/usr/sbin/vtpmctl|$(SBINDIR)/vtpmctl|g' \
@@ -157,6 +159,10 @@ install-tools:
 	$(subst_paths) $(TOP)/systemd/vtpm-unlock.service >$(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-unlock.service
 	chmod 0644 $(DESTDIR)$(UDEVRULESDIR)/80-xen-tpmback.rules '$(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-serve@.service' \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-unlock.service
+	@# the vtpm user the servers run as, and /run/vtpm (root:vtpm 0710)
+	install -D -m 0644 $(TOP)/systemd/vtpm.sysusers $(DESTDIR)$(SYSUSERSDIR)/vtpm.conf
+	install -D -m 0644 $(TOP)/systemd/vtpm.tmpfiles $(DESTDIR)$(TMPFILESDIR)/vtpm.conf
+	install -m 0755 $(TOP)/systemd/vtpm-user.sh $(DESTDIR)$(LIBEXECDIR)/vtpm-user.sh
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/default/vtpm ]; then \
 		echo "install: $(DESTDIR)$(SYSCONFDIR)/default/vtpm exists, kept"; \
 	else $(subst_paths) $(TOP)/udev/vtpm.default >$(DESTDIR)$(SYSCONFDIR)/default/vtpm; \
@@ -165,6 +171,7 @@ install-tools:
 	for d in /var/lib/vtpm /etc/vtpm; do \
 		[ -d $(DESTDIR)$$d ] || install -d -m 0700 $(DESTDIR)$$d; done
 	@if [ -z "$(DESTDIR)" ]; then \
+		$(LIBEXECDIR)/vtpm-user.sh $(SYSUSERSDIR)/vtpm.conf $(TMPFILESDIR)/vtpm.conf; \
 		echo "install: state goes to /var/lib/vtpm, the key to /etc/vtpm (vtpmctl keygen)"; \
 		udevadm control --reload 2>/dev/null || true; \
 		if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi; \
@@ -183,10 +190,12 @@ install-dkms:
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vtpmctl $(DESTDIR)$(MANDIR)/man8/vtpmctl.8 \
-		$(DESTDIR)$(LIBEXECDIR)/vtpm-hotplug $(DESTDIR)$(UDEVRULESDIR)/80-xen-tpmback.rules \
-		'$(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-serve@.service' $(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-unlock.service
+		$(DESTDIR)$(LIBEXECDIR)/vtpm-hotplug $(DESTDIR)$(LIBEXECDIR)/vtpm-user.sh \
+		$(DESTDIR)$(UDEVRULESDIR)/80-xen-tpmback.rules \
+		'$(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-serve@.service' $(DESTDIR)$(SYSTEMDUNITDIR)/vtpm-unlock.service \
+		$(DESTDIR)$(SYSUSERSDIR)/vtpm.conf $(DESTDIR)$(TMPFILESDIR)/vtpm.conf
 	-rmdir $(DESTDIR)$(LIBEXECDIR)
-	@echo "uninstall: $(SYSCONFDIR)/default/vtpm, /etc/vtpm and /var/lib/vtpm (vTPM state) are kept"
+	@echo "uninstall: $(SYSCONFDIR)/default/vtpm, /etc/vtpm, /var/lib/vtpm (vTPM state) and the user vtpm are kept"
 
 # --- Debian packages -----------------------------------------------------------
 # Built from a copy of this tree in build/deb/ (dpkg-buildpackage writes its
