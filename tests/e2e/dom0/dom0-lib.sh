@@ -376,12 +376,13 @@ install_vtpm_stack() {
 }
 
 # vtpm_user_add: the system user "vtpm" that vtpmctl serve gives up uid 0
-# for (serve.c, --user); the package does not make it yet, the scenarios
-# that check the non-root server do
+# for (serve.c, --user) is there, as the package's postinst makes it: no
+# shell, no home
 vtpm_user_add() {
-	getent passwd vtpm >/dev/null && return 0
-	useradd --system --user-group --no-create-home --home-dir /nonexistent \
-		--shell /usr/sbin/nologin vtpm
+	getent passwd vtpm || { echo "no user vtpm (vtpm-tools' postinst makes it)"; return 1; }
+	getent passwd vtpm | grep -q ':/nonexistent:/usr/sbin/nologin$' &&
+		[ "$(stat -c %U:%G:%a /var/lib/vtpm)" = root:vtpm:710 ] ||
+		{ stat -c '%n %U:%G:%a' /var/lib/vtpm; return 1; }
 }
 # server_is_vtpm PID [STATE_DIR]: that server runs as vtpm in every uid and
 # gid slot, no supplementary group, no capability; its state files are vtpm's

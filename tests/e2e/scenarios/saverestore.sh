@@ -13,7 +13,7 @@ U=5a7e0000-0000-4000-8000-00000000c0de
 need install-stack install_vtpm_stack || return
 # the servers give up uid 0 for "vtpm" (serve.c): the session file and the
 # suspend record are written as that user
-need vtpm-user vtpm_user_add || return
+need vtpm-user-by-package vtpm_user_add || return
 need create vtpmctl create --uuid $U || return
 need xl-create guest_create gs guest-saverestore "vtpm=[\"backend=0,uuid=$U\"]" || return
 dom1=$(guest_domid gs)

@@ -13,7 +13,7 @@ vtpm_cfg() { echo "vtpm=[\"backend=0,uuid=$1\"]"; }
 
 need install-stack install_vtpm_stack || return
 # the servers give up uid 0 for "vtpm" once their vTPM is open (serve.c)
-need vtpm-user vtpm_user_add || return
+need vtpm-user-by-package vtpm_user_add || return
 step module-not-loaded-yet sh -c '! lsmod | grep -q ^xen_tpmback'
 need create-a vtpmctl create --uuid $UA || return
 need create-b vtpmctl create --uuid $UB || return
