@@ -41,7 +41,9 @@ files_present() {
 }
 step files-present files_present
 step rule-and-unit test -f /lib/udev/rules.d/80-xen-tpmback.rules -a -f /lib/systemd/system/vtpm-serve@.service
-step state-dirs-0700 sh -c '[ "$(stat -c %a /var/lib/vtpm)" = 700 ] && [ "$(stat -c %a /etc/vtpm)" = 700 ]'
+# the state root: root's, searchable (not listable) by the servers' user
+step state-dirs-modes sh -c '[ "$(stat -c %U:%G:%a /var/lib/vtpm)" = root:vtpm:710 ] && [ "$(stat -c %U:%G:%a /run/vtpm)" = root:vtpm:710 ] && [ "$(stat -c %a /etc/vtpm)" = 700 ]'
+step vtpm-user sh -c 'getent passwd vtpm | grep -q ":/nonexistent:/usr/sbin/nologin$"'
 
 # --- a guest served by what the packages installed; it stays up ---------------
 need create vtpmctl create --uuid $U || return
