@@ -863,16 +863,18 @@ static int own_one(const char *path)
 	return 0;
 }
 
-/* A directory and what it holds (the vTPM's own directories: flat) */
+/*
+ * A directory and what it holds (the vTPM's own directories: flat), the
+ * directory itself last: under the unit, root has no CAP_DAC_OVERRIDE to
+ * list a 0700 directory that is no longer its own
+ */
 static int own_tree(const char *dir, const char *prefix)
 {
 	char path[4096];
 	struct dirent *e;
 	DIR *d;
-	int err = prefix ? 0 : own_one(dir);
+	int err = 0;
 
-	if (err)
-		return err;
 	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
@@ -889,6 +891,8 @@ static int own_tree(const char *dir, const char *prefix)
 			err = own_one(path);
 	}
 	closedir(d);
+	if (!err && !prefix)
+		err = own_one(dir);
 	return err;
 }
 
@@ -929,9 +933,9 @@ static int give_dirs(struct server *s, const char *run, const char *claims)
 	if (!err)
 		err = own_tree(run, NULL);
 	if (!err)
-		err = own_one(claims);
-	if (!err)
 		err = own_tree(claims, canon);
+	if (!err)
+		err = own_one(claims);
 	return err;
 }
 
