@@ -59,7 +59,8 @@ served_by_unit() {
 	pid=$(systemctl show -p MainPID --value "$u")
 	[ "$(readlink "/proc/$pid/exe")" = /usr/sbin/vtpmctl ] || { echo "$u main pid $pid is not vtpmctl"; return 1; }
 	# The unit's bounds: NoNewPrivileges=yes, CapabilityBoundingSet=
-	# CAP_SYS_ADMIN CAP_SETPCAP CAP_SETUID CAP_SETGID CAP_CHOWN (0x2001c1).
+	# CAP_SYS_ADMIN CAP_SETPCAP CAP_SETUID CAP_SETGID CAP_CHOWN
+	# CAP_DAC_OVERRIDE (0x2001c3).
 	# The server empties both its
 	# sets itself once attached with its vTPM open, right before it serves:
 	# wait for that (a server still opening its vTPM, 17 s once under a
@@ -68,7 +69,7 @@ served_by_unit() {
 	# there from exec; session 3's "Seccomp 2 with its capabilities" was a
 	# server read before it had confined itself.
 	grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$pid/status" || { echo "no NoNewPrivs"; return 1; }
-	grep -Eq '^CapBnd:[[:space:]]*0000000000(2001c1|000000)$' "/proc/$pid/status" || { grep Cap "/proc/$pid/status"; return 1; }
+	grep -Eq '^CapBnd:[[:space:]]*0000000000(2001c3|000000)$' "/proc/$pid/status" || { grep Cap "/proc/$pid/status"; return 1; }
 	wait_for 90 grep -Eq '^CapBnd:[[:space:]]*0+$' "/proc/$pid/status" ||
 		{ echo "$u pid $pid never emptied its bounding set:"; grep -E '^(Cap|Seccomp)' "/proc/$pid/status"; return 1; }
 	grep -Eq '^CapEff:[[:space:]]*0+$' "/proc/$pid/status" || { grep Cap "/proc/$pid/status"; return 1; }
