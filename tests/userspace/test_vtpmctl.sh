@@ -785,6 +785,10 @@ t_serve_as_user_confined() {
 	done
 	g2=$(keyctl search @u user "libvtpm:gen:$d/$u2") || fail "anchor of the second vTPM" "a key" "none" || return 1
 	own=$(keyctl search @u user "libvtpm:gen:$d/$u") || fail "anchor of the served vTPM" "a key" "none" || return 1
+	# as the manager scenario found its anchors under vtpm-serve@: the
+	# kernel's default permissions (the owner may only view); the server
+	# must still keep and update them as uid $tu
+	keyctl setperm "$own" 0x3f010000 || return 1
 	hk=$(keyctl add user "vtpm-test-hostkey-$$" hostsecret @u) || return 1
 	keyctl setperm "$hk" 0x3f3f0000 || return 1	# as manager unlock does
 	evil=keyread:$hk,keyupdate:$hk,keyinval:$hk,keyread:$g2,keyupdate:$g2,keyinval:$g2,keyread:$own

@@ -151,6 +151,10 @@ int vtpm_anchor_pin_key(struct vtpm_anchor *a, const char *payload)
 		err = vtpm_anchor_set(a, payload);
 	if (err)
 		return err;
+	/* whoever made it: the owner (root) may link it into the new session
+	 * keyring, which root's user keyring is no longer linked from */
+	if (keyctl_setperm(a->key, ANCHOR_PERM) < 0)
+		return -errno;
 	a->pinned = 1;
 	return 0;
 }
