@@ -162,7 +162,8 @@ install-tools:
 	@# the vtpm user the servers run as, and /run/vtpm (root:vtpm 0710)
 	install -D -m 0644 $(TOP)/systemd/vtpm.sysusers $(DESTDIR)$(SYSUSERSDIR)/vtpm.conf
 	install -D -m 0644 $(TOP)/systemd/vtpm.tmpfiles $(DESTDIR)$(TMPFILESDIR)/vtpm.conf
-	install -m 0755 $(TOP)/systemd/vtpm-user.sh $(DESTDIR)$(LIBEXECDIR)/vtpm-user.sh
+	$(subst_paths) $(TOP)/systemd/vtpm-user.sh >$(DESTDIR)$(LIBEXECDIR)/vtpm-user.sh
+	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/vtpm-user.sh
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/default/vtpm ]; then \
 		echo "install: $(DESTDIR)$(SYSCONFDIR)/default/vtpm exists, kept"; \
 	else $(subst_paths) $(TOP)/udev/vtpm.default >$(DESTDIR)$(SYSCONFDIR)/default/vtpm; \
