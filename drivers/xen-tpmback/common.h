@@ -38,6 +38,7 @@
 #ifndef _XEN_TPMBACK_COMMON_H
 #define _XEN_TPMBACK_COMMON_H
 
+#include <linux/atomic.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -133,6 +134,8 @@ do {									\
 	xen_tpmif_printk_rl(tpmif, KERN_INFO, fmt, ##__VA_ARGS__)
 
 extern struct workqueue_struct *xen_tpmbk_wq;
+/* devices allocated and not yet freed (debugfs "devices"; 0 at unload) */
+extern atomic_t xen_tpmbk_nr_devices;
 
 /* tpmback.c: the page, the event channel and the command path */
 int xen_tpmif_connect(struct xen_tpmif *tpmif, grant_ref_t ring_ref,

@@ -33,40 +33,44 @@
 #define XEN_TPMBK_CONNECT_BURST		8
 #define XEN_TPMBK_CONNECT_PERIOD	(5 * HZ)
 
-#ifdef CONFIG_XEN_TPMDEV_BACKEND_FAULT_INJECTION
 /*
- * Testing only: /sys/kernel/debug/xen-tpmback/fail_switch_connected makes
- * the next N switches to Connected fail as a xenstore error would.
+ * /sys/kernel/debug/xen-tpmback/: "devices", the devices allocated and
+ * not yet freed (read-only), and with fault injection built in,
+ * "fail_switch_connected": writing N makes the next N switches to
+ * Connected fail as a xenstore error would (testing only).
  */
-static atomic_t fail_switch_connected = ATOMIC_INIT(0);
 static struct dentry *xen_tpmbk_debugfs;
+
+#ifdef CONFIG_XEN_TPMDEV_BACKEND_FAULT_INJECTION
+static atomic_t fail_switch_connected = ATOMIC_INIT(0);
 
 static bool inject_switch_failure(enum xenbus_state state)
 {
 	return state == XenbusStateConnected &&
 	       atomic_add_unless(&fail_switch_connected, -1, 0);
 }
-
-static void fault_injection_init(void)
-{
-	xen_tpmbk_debugfs = debugfs_create_dir("xen-tpmback", NULL);
-	debugfs_create_atomic_t("fail_switch_connected", 0600,
-				xen_tpmbk_debugfs, &fail_switch_connected);
-}
-
-static void fault_injection_exit(void)
-{
-	debugfs_remove_recursive(xen_tpmbk_debugfs);
-}
 #else
 static bool inject_switch_failure(enum xenbus_state state)
 {
 	return false;
 }
-
-static void fault_injection_init(void) { }
-static void fault_injection_exit(void) { }
 #endif
+
+static void xen_tpmbk_debugfs_init(void)
+{
+	xen_tpmbk_debugfs = debugfs_create_dir("xen-tpmback", NULL);
+	debugfs_create_atomic_t("devices", 0400, xen_tpmbk_debugfs,
+				&xen_tpmbk_nr_devices);
+#ifdef CONFIG_XEN_TPMDEV_BACKEND_FAULT_INJECTION
+	debugfs_create_atomic_t("fail_switch_connected", 0600,
+				xen_tpmbk_debugfs, &fail_switch_connected);
+#endif
+}
+
+static void xen_tpmbk_debugfs_exit(void)
+{
+	debugfs_remove_recursive(xen_tpmbk_debugfs);
+}
 
 /*
  * Returns 0 when xenstore has the new state. xenbus_switch_state() reports
@@ -573,10 +577,10 @@ int xen_tpmbk_xenbus_init(void)
 {
 	int err;
 
-	fault_injection_init();
+	xen_tpmbk_debugfs_init();
 	err = xenbus_register_backend(&xen_tpmbk_driver);
 	if (err)
-		fault_injection_exit();
+		xen_tpmbk_debugfs_exit();
 	return err;
 }
 
@@ -586,7 +590,7 @@ int xen_tpmbk_xenbus_init(void)
 void xen_tpmbk_xenbus_exit(void)
 {
 	xenbus_unregister_driver(&xen_tpmbk_driver);
-	fault_injection_exit();
+	xen_tpmbk_debugfs_exit();
 }
 
 /*

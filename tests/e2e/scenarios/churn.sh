@@ -16,6 +16,14 @@ no_dying_domain() { ! xl list | awk 'NR > 1 && $1 != "Domain-0"' | grep -q .; }
 no_server_for() { ! pgrep -f "vtpmctl serve.*vtpm-$1-" >/dev/null; }
 no_servers() { ! pgrep -f 'vtpmctl serve' >/dev/null; }
 backend_nodes() { xenstore-list /local/domain/0/backend/vtpm 2>/dev/null | wc -l; }
+no_backends() { [ "$(backend_nodes)" -eq 0 ]; }
+# Exact counts of what the module holds per guest: its devices not yet
+# freed (debugfs), the guests' shared pages it has mapped (a vmalloc area
+# each, named after the mapper in /proc/vmallocinfo).
+mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
+tpmbk_devices() { cat /sys/kernel/debug/xen-tpmback/devices 2>/dev/null || echo '?'; }
+no_devices() { [ "$(tpmbk_devices)" = 0 ]; }
+ring_maps() { grep -c xenbus_map_ring /proc/vmallocinfo; }
 say "kills $K, guests $G per round, rounds $R"
 
 need install-stack install_vtpm_stack || return
@@ -24,6 +32,9 @@ need create-killed vtpmctl create --uuid $UK || return
 need loop-guest guest_create ck guest-churn-loop "vtpm=[\"backend=0,uuid=$UK\"]" || return
 dk=$(guest_domid ck)
 need loop-running wait_for 300 grep -aq 'E2E-INFO loop-running' "$(guest_log ck)" || return
+# (the counts below see what they count: the loop guest's device and page)
+step counts-see-a-guest sh -c "[ $(tpmbk_devices) = 1 ] && [ $(ring_maps) -ge 1 ]" ||
+	say "with one guest: $(tpmbk_devices) devices, $(ring_maps) ring mappings"
 sup=$(cat /run/vtpm/vtpm-$dk-0.pid 2>/dev/null)
 # The server hands a key generation to its worker thread (serve.c); a
 # worker that runs, not one asleep in read(), has the loop guest's
@@ -84,8 +95,8 @@ nprocs() { ps -e -o ppid=,pid= | awk '$1 != 2 && $2 != 2' | wc -l; }
 step before-rounds-no-dying-domain wait_for 60 no_dying_domain
 xenstore-ls -f / >"$E2E_OUT/churn.xenstore-before.txt" 2>&1
 xs0=$(wc -l <"$E2E_OUT/churn.xenstore-before.txt")
-free0=$(xen_free) slab0=$(sunreclaim) procs0=$(nprocs)
-say "before the rounds: Xen free ${free0} MiB, ${xs0} xenstore nodes, dom0 SUnreclaim ${slab0} kB, ${procs0} processes"
+free0=$(xen_free) slab0=$(sunreclaim) procs0=$(nprocs) maps0=$(ring_maps)
+say "before the rounds: Xen free ${free0} MiB, ${xs0} xenstore nodes, dom0 SUnreclaim ${slab0} kB, ${procs0} processes, $(tpmbk_devices) xen-tpmback devices, $maps0 ring mappings"
 say "churn guests: $(du -k /e2e/guest-small.cpio.gz | cut -f1) kB image, $GUEST_MEMORY MiB, created $P at a time"
 # create_one N R: xl create of churn guest N in round R, its time kept
 create_one() {
@@ -98,9 +109,9 @@ create_one() {
 # round_counts R: the same counts after round R, said, not asserted (a long
 # run stopped early still tells what the guests so far left behind)
 round_counts() {
-	wait_for 30 sh -c "[ \$(xenstore-list /local/domain/0/backend/vtpm 2>/dev/null | wc -l) -eq 0 ]"
+	wait_for 30 no_backends
 	wait_for 30 no_dying_domain
-	say "after round $1 ($(($1 * G)) guests): Xen free $(xen_free) MiB (before $free0), $(xenstore-ls -f / 2>/dev/null | wc -l) xenstore nodes (before $xs0), dom0 SUnreclaim $(sunreclaim) kB (before $slab0), $(nprocs) processes (before $procs0), $(grep -c xen-tpmback /proc/interrupts) xen-tpmback irqs, $(pgrep -fc 'vtpmctl serve') servers, $(backend_nodes) backends"
+	say "after round $1 ($(($1 * G)) guests): Xen free $(xen_free) MiB (before $free0), $(xenstore-ls -f / 2>/dev/null | wc -l) xenstore nodes (before $xs0), dom0 SUnreclaim $(sunreclaim) kB (before $slab0), $(nprocs) processes (before $procs0), $(grep -c xen-tpmback /proc/interrupts) xen-tpmback irqs, $(pgrep -fc 'vtpmctl serve') servers, $(backend_nodes) backends, $(tpmbk_devices) devices, $(ring_maps) ring mappings"
 }
 t0=$SECONDS
 for r in $(seq 1 "$R"); do
@@ -136,10 +147,13 @@ for r in $(seq 1 "$R"); do
 	round_counts "$r"
 done
 say "$R rounds of $G guests in $((SECONDS - t0)) s"
-step no-backend-nodes wait_for 30 sh -c "[ \$(xenstore-list /local/domain/0/backend/vtpm 2>/dev/null | wc -l) -eq 0 ]"
+step no-backend-nodes wait_for 30 no_backends
 step no-servers wait_for 30 no_servers
 step no-dying-domain wait_for 30 no_dying_domain
 step no-irqs sh -c "! grep -q xen-tpmback /proc/interrupts"
+# (the last server's close frees the last device)
+step no-devices-left wait_for 10 no_devices
+step no-ring-mappings-left sh -c "[ \$(grep -c xenbus_map_ring /proc/vmallocinfo) -le $maps0 ]"
 # Xen scrubs a dead domain's pages before they count as free again: wait
 xen_memory_back() { [ "$(xen_free)" -ge $((free0 - 2)) ]; }
 step no-xen-memory-lost wait_for 120 xen_memory_back ||
@@ -158,11 +172,12 @@ step no-xenstore-nodes-left xs_no_new_nodes
 slab1=$(sunreclaim) procs1=$(nprocs)
 slab_per_guest=$(( (slab1 - slab0) * 1024 / (R * G) ))
 say "after $((R * G)) guests: Xen free $(xen_free) MiB (before $free0), $xs1 xenstore nodes (before $xs0), dom0 SUnreclaim ${slab1} kB (before $slab0: $((slab1 - slab0)) kB, $slab_per_guest bytes per guest), processes $procs1 (before $procs0)"
-# a leak of a page or more per guest shows at full size (make churn: 200
-# guests); make check's 4 guests are below the kernel's own noise
-if [ $((R * G)) -ge 50 ]; then
-	step slab-per-guest-below-4k sh -c "[ $slab_per_guest -lt 4096 ]"
-fi
+# dom0's unreclaimable slab is said, not asserted: with 50 guests it grew
+# 10-12 KB a guest (1128-024223, 1128-025944), in caches the module does
+# not allocate from (vmap_area: freed vmalloc areas are purged lazily;
+# task_struct, sighand_cache, bio: the toolstack's processes and I/O) and
+# by whole slabs in kmalloc-8k (the device's); the module's own objects
+# are counted exactly above (no-devices-left, no-ring-mappings-left).
 step no-processes-left sh -c "[ $procs1 -le $((procs0 + 2)) ]"
 step rmmod rmmod xen_tpmback
 step dmesg-clean sh -c "! dmesg | grep -E 'BUG:|WARNING:|Oops|general protection|Call Trace'"
