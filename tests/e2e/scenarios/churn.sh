@@ -16,6 +16,7 @@ no_dying_domain() { ! xl list | awk 'NR > 1 && $1 != "Domain-0"' | grep -q .; }
 no_server_for() { ! pgrep -f "vtpmctl serve.*vtpm-$1-" >/dev/null; }
 no_servers() { ! pgrep -f 'vtpmctl serve' >/dev/null; }
 backend_nodes() { xenstore-list /local/domain/0/backend/vtpm 2>/dev/null | wc -l; }
+xs_nodes() { xenstore-ls -f / 2>/dev/null | wc -l; }
 no_backends() { [ "$(backend_nodes)" -eq 0 ]; }
 # Exact counts of what the module holds per guest: its devices not yet
 # freed (debugfs), the guests' shared pages it has mapped (a vmalloc area
@@ -111,7 +112,7 @@ create_one() {
 round_counts() {
 	wait_for 30 no_backends
 	wait_for 30 no_dying_domain
-	say "after round $1 ($(($1 * G)) guests): Xen free $(xen_free) MiB (before $free0), $(xenstore-ls -f / 2>/dev/null | wc -l) xenstore nodes (before $xs0), dom0 SUnreclaim $(sunreclaim) kB (before $slab0), $(nprocs) processes (before $procs0), $(grep -c xen-tpmback /proc/interrupts) xen-tpmback irqs, $(pgrep -fc 'vtpmctl serve') servers, $(backend_nodes) backends, $(tpmbk_devices) devices, $(ring_maps) ring mappings"
+	say "after round $1 ($(($1 * G)) guests): Xen free $(xen_free) MiB (before $free0), $(xs_nodes) xenstore nodes (before $xs0), dom0 SUnreclaim $(sunreclaim) kB (before $slab0), $(nprocs) processes (before $procs0), $(grep -c xen-tpmback /proc/interrupts) xen-tpmback irqs, $(pgrep -fc 'vtpmctl serve') servers, $(backend_nodes) backends, $(tpmbk_devices) devices, $(ring_maps) ring mappings"
 }
 t0=$SECONDS
 for r in $(seq 1 "$R"); do
@@ -132,18 +133,18 @@ for r in $(seq 1 "$R"); do
 		sleep $((r % 7 + 3))
 		for n in $(seq 1 "$G"); do xl destroy "cg$n" >/dev/null 2>&1; rm -f "$(guest_log "cg$n")"; done
 		step "round-$r-destroyed" wait_for 60 no_dying_domain
-		say "round $r: $G guests created in $tc s (slowest xl create ${slow:-?} s), destroyed while booting; round $((SECONDS - tr0)) s"
-		round_counts "$r"
-		continue
+		what="destroyed while booting"
+	else
+		ok=0
+		for n in $(seq 1 "$G"); do
+			guest_wait "cg$n" 600 >/dev/null && grep -aq 'E2E-STEP once PASS' "$(guest_log "cg$n")" && ok=$((ok + 1))
+			cp "$(guest_log "cg$n")" "$E2E_OUT/churn-r$r-cg$n.log" 2>/dev/null
+			rm -f "$(guest_log "cg$n")"
+		done
+		step "round-$r-all-served" sh -c "[ $ok -eq $G ]"
+		what="$ok served"
 	fi
-	ok=0
-	for n in $(seq 1 "$G"); do
-		guest_wait "cg$n" 600 >/dev/null && grep -aq 'E2E-STEP once PASS' "$(guest_log "cg$n")" && ok=$((ok + 1))
-		cp "$(guest_log "cg$n")" "$E2E_OUT/churn-r$r-cg$n.log" 2>/dev/null
-		rm -f "$(guest_log "cg$n")"
-	done
-	step "round-$r-all-served" sh -c "[ $ok -eq $G ]" || say "round $r: $ok of $G guests served"
-	say "round $r: $G guests created in $tc s (slowest xl create ${slow:-?} s), $ok served; round $((SECONDS - tr0)) s"
+	say "round $r: $G guests created in $tc s (slowest xl create ${slow:-?} s), $what; round $((SECONDS - tr0)) s"
 	round_counts "$r"
 done
 say "$R rounds of $G guests in $((SECONDS - t0)) s"
