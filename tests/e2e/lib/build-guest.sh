@@ -12,11 +12,16 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 root=$1 out=$2
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+# busybox_into DIR: busybox in DIR/bin, with a link for each of its applets
+busybox_into() {
+	local a
+	cp /bin/busybox "$1/bin/busybox"
+	for a in $("$1/bin/busybox" --list); do
+		[ "$a" = busybox ] || ln -sf busybox "$1/bin/$a"
+	done
+}
 mkdir -p "$t"/{bin,sbin,lib,lib64,usr/lib/x86_64-linux-gnu,lib/modules,guest,etc,dev,proc,sys,tmp,root}
-cp /bin/busybox "$t/bin/busybox"
-for a in $("$t/bin/busybox" --list); do
-	[ "$a" = busybox ] || ln -sf busybox "$t/bin/$a"
-done
+busybox_into "$t"
 
 bins="/usr/bin/tpm2 /usr/bin/xenstore-read /usr/bin/xenstore-write /usr/bin/xenstore-ls
 /usr/bin/xenstore-exists /usr/sbin/tcsd /usr/sbin/tpm_version /usr/sbin/tpm_nvdefine
@@ -80,10 +85,7 @@ cp "$E2E_DIR"/guest/*.sh "$t/guest/"
 # --- the small image (churn guests) ---
 s="$t/.small"
 mkdir -p "$s"/{bin,sbin,lib/modules,guest,etc,dev,proc,sys,tmp,root}
-cp -a "$t/bin/busybox" "$s/bin/"
-for a in $("$s/bin/busybox" --list); do
-	[ "$a" = busybox ] || ln -sf busybox "$s/bin/$a"
-done
+busybox_into "$s"
 cp "$t/bin/tpm-rawbench" "$s/bin/"
 cp "$t/lib/modules/xen-tpmfront.ko" "$s/lib/modules/"
 install -m 0755 "$E2E_DIR/guest/init" "$s/init"
