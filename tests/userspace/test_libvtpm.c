@@ -67,6 +67,9 @@ static void dir_of(char *buf, size_t n, const char *name)
 	snprintf(buf, n, "%s/%s", tmpdir, name);
 }
 
+/* set: each child joins a session keyring of its own first */
+static int private_sessions;
+
 /* Run fn in a child process (a fresh libtpms); return its exit status. */
 static int in_child(void (*fn)(void *), void *arg)
 {
@@ -76,6 +79,8 @@ static int in_child(void (*fn)(void *), void *arg)
 	if (pid < 0)
 		FAIL("fork: %s", strerror(errno));
 	if (pid == 0) {
+		if (private_sessions && keyctl_join_session_keyring(NULL) < 0)
+			FAIL("keyctl_join_session_keyring: %s", strerror(errno));
 		fn(arg);
 		exit(0);
 	}
@@ -1370,6 +1375,21 @@ static void test_pinned_anchors_by_serial_only(void)
 	EXPECT_INT("destroy", 0, vtpm_state_destroy(c.dir));
 }
 
+/*
+ * The same two tests with every process in a session keyring of its own,
+ * as systemd starts each unit (KeyringMode=private): none possesses root's
+ * user keyring, yet each finds, reads and updates (and pins) the anchors
+ * another made, and destroy removes them.
+ */
+static void test_anchors_across_private_sessions(void)
+{
+	if (keyctl_join_session_keyring(NULL) < 0)
+		FAIL("keyctl_join_session_keyring: %s", strerror(errno));
+	private_sessions = 1;
+	test_whole_dir_rollback_refused_with_anchor();
+	test_pinned_anchors_by_serial_only();
+}
+
 static void test_planted_links_and_modes_refused(void)
 {
 	struct ctx c = { .key = keyfile, .tag = "plant" };
@@ -1612,6 +1632,7 @@ static const struct test tests[] = {
 	T(rollback_of_permanent_state_refused),
 	T(whole_dir_rollback_refused_with_anchor),
 	T(pinned_anchors_by_serial_only),
+	T(anchors_across_private_sessions),
 	T(buffer_size_and_locality),
 	T(tpm12),
 	T(failure_response),

@@ -19,8 +19,13 @@
  * The keys get possessor and user permissions alike: a server started by
  * systemd has a private session keyring that does not possess root's user
  * keyring, and must still read and update the anchors that an earlier
- * server, or vtpmctl in a shell, wrote. Without a usable keyring
- * (a seccomp'd container) anchors are skipped with one warning.
+ * server, or vtpmctl in a shell, wrote. A new key is therefore made in
+ * this process's own keyring, which it possesses whatever its session,
+ * opened to its owner there, and only then linked into the user keyring:
+ * one added there directly from such a session keeps the kernel's default
+ * permissions (possessor all, owner view) and no process could read,
+ * update or remove it. Without a usable keyring (a seccomp'd container)
+ * anchors are skipped with one warning.
  *
  * A pinned anchor (vtpm_anchor_pin(): a server about to give up uid 0)
  * uses the key whose serial it holds and nothing else: no search, and no
@@ -105,6 +110,30 @@ int vtpm_anchor_get(struct vtpm_anchor *a, char *buf, size_t size)
 	return 0;
 }
 
+/*
+ * A new anchor, possessed while its permissions are set (see the top);
+ * linked into the user keyring, it displaces a key of the same
+ * description there (one an older libvtpm made that nobody can update).
+ */
+static key_serial_t anchor_create(const char *desc, const char *payload,
+				  size_t n)
+{
+	key_serial_t key;
+	int err;
+
+	key = add_key("user", desc, payload, n, KEY_SPEC_PROCESS_KEYRING);
+	if (key < 0)
+		return -errno;
+	if (keyctl_setperm(key, ANCHOR_PERM) < 0 ||
+	    keyctl_link(key, KEY_SPEC_USER_KEYRING) < 0) {
+		err = -errno;
+		keyctl_invalidate(key);
+		return err;
+	}
+	keyctl_unlink(key, KEY_SPEC_PROCESS_KEYRING);
+	return key;
+}
+
 int vtpm_anchor_set(struct vtpm_anchor *a, const char *payload)
 {
 	size_t n = strlen(payload);
@@ -124,17 +153,16 @@ int vtpm_anchor_set(struct vtpm_anchor *a, const char *payload)
 				a->desc, a->key, strerror(-err));
 		return err;
 	}
-	/* add_key() updates the payload of an existing key in place */
-	key = add_key("user", a->desc, payload, n, KEY_SPEC_USER_KEYRING);
+	/* the key another process made (or ours, gone): update or replace */
+	a->key = 0;
+	if (anchor_find(a) == 0 && keyctl_update(a->key, payload, n) == 0)
+		return 0;
+	key = anchor_create(a->desc, payload, n);
 	if (key < 0) {
-		int err = -errno;
-
-		warn_once("add_key", -err);
-		return err;
+		a->key = 0;
+		warn_once("add_key", -key);
+		return key;
 	}
-	if (key != a->key && keyctl_setperm(key, ANCHOR_PERM) < 0)
-		pr_warn("cannot open anchor %s to root's other sessions: %s\n",
-			a->desc, strerror(errno));
 	a->key = key;
 	return 0;
 }
