@@ -188,14 +188,16 @@ t_key_mode_precedence() {
 	printf '%s' "$OUT" | grep -q '"mode": "tpm"' || fail "sealed key: TPM mode" tpm "$OUT"
 }
 
-# The systemd case: a server with a fresh anonymous session keyring (as a
-# unit gets) finds the host key and the rollback anchors in root's user
-# keyring.
+# The systemd case: unlock, create and serve each with a fresh anonymous
+# session keyring (as a unit gets with systemd's default KeyringMode=
+# private), none possessing root's user keyring: the server finds the host
+# key and the rollback anchors the others put there.
 t_session_keyring() {
 	local u s=$WORKDIR/s out
 	start_swtpm tpm || return 1
-	init_unlock || return 1
-	u=$("$VTPMCTL" create) || return 1
+	run_rc 0 "$VTPMCTL" manager init || return 1
+	run_rc 0 keyctl session - "$VTPMCTL" manager unlock || return 1
+	u=$(keyctl session - "$VTPMCTL" create 2>/dev/null) || return 1
 	cp -a "$VTPM_STATE_DIR/$u" "$WORKDIR/old" || return 1
 	rm -f "$s"
 	keyctl session - "$VTPMCTL" serve --socket "$s" --uuid "$u" --wait 20 2>>"$WORKDIR/serve.log" &

@@ -489,19 +489,12 @@ static int keyring_get(uint8_t key[32])
 	return 0;
 }
 
+/* root's other sessions (a service's private session keyring) find it
+ * through the owner permissions libvtpm gives it; other users cannot reach
+ * root's user keyring at all */
 static int keyring_put_desc(const char *desc, const uint8_t key[32])
 {
-	key_serial_t k;
-
-	k = add_key("user", desc, key, 32, KEY_SPEC_USER_KEYRING);
-	if (k < 0)
-		return -errno;
-	/* root's other sessions (a service's private session keyring) find
-	 * it through the user permissions; other users cannot reach root's
-	 * user keyring at all */
-	if (keyctl_setperm(k, KEY_POS_ALL | KEY_USR_ALL) < 0)
-		return -errno;
-	return 0;
+	return vtpm_host_key_put(desc, key);
 }
 
 static int keyring_put(const uint8_t key[32])

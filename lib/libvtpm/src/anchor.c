@@ -111,12 +111,12 @@ int vtpm_anchor_get(struct vtpm_anchor *a, char *buf, size_t size)
 }
 
 /*
- * A new anchor, possessed while its permissions are set (see the top);
- * linked into the user keyring, it displaces a key of the same
- * description there (one an older libvtpm made that nobody can update).
+ * A new "user" key in the user keyring, possessed while its permissions
+ * are set (see the top), for anchors and the host key alike; linked into
+ * the user keyring, it displaces a key of the same description there
+ * (one an older libvtpm made that nobody can update).
  */
-static key_serial_t anchor_create(const char *desc, const char *payload,
-				  size_t n)
+int32_t vtpm_keyring_add(const char *desc, const void *payload, size_t n)
 {
 	key_serial_t key;
 	int err;
@@ -157,7 +157,7 @@ int vtpm_anchor_set(struct vtpm_anchor *a, const char *payload)
 	a->key = 0;
 	if (anchor_find(a) == 0 && keyctl_update(a->key, payload, n) == 0)
 		return 0;
-	key = anchor_create(a->desc, payload, n);
+	key = vtpm_keyring_add(a->desc, payload, n);
 	if (key < 0) {
 		a->key = 0;
 		warn_once("add_key", -key);

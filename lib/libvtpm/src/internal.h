@@ -131,6 +131,7 @@ struct vtpm_anchor {
 };
 
 int vtpm_anchor_init(struct vtpm_anchor *a, const char *kind, const char *dir);
+int32_t vtpm_keyring_add(const char *desc, const void *payload, size_t n);
 /* 0 and the payload (empty if none); negative errno if unusable */
 int vtpm_anchor_get(struct vtpm_anchor *a, char *buf, size_t size);
 int vtpm_anchor_set(struct vtpm_anchor *a, const char *payload);

@@ -156,6 +156,16 @@ struct vtpm_opts {
 /* the host key's description in the kernel keyring (vtpmctl's default) */
 #define VTPM_HOST_KEY_DESC	"libvtpm:hostkey"
 
+/*
+ * Put a 32-byte host key into root's user keyring under desc (NULL:
+ * VTPM_HOST_KEY_DESC), where vtpm_opts.key_desc finds it: the key of
+ * that description is updated, or a new one made with possessor and
+ * owner permissions, so that root's other sessions (systemd's private
+ * session keyrings) can read it, whichever session puts it there.
+ * Returns 0 or a negative errno.
+ */
+int vtpm_host_key_put(const char *desc, const uint8_t key[32]);
+
 #define VTPM_OPTS(NAME, ...)						\
 	struct vtpm_opts NAME = {					\
 		.sz = sizeof(struct vtpm_opts),				\
