@@ -25,7 +25,8 @@
  *   page STATE                write the page's state byte, notify, wait
  *   resubmit N                a valid TPM2_GetRandom(8), SUBMIT + notify up
  *                             to N times in a row while it is in flight,
- *                             then wait
+ *                             then wait; the result ends " submits=K",
+ *                             the SUBMITs made before the answer
  *   rewrite MS                submit, then rewrite length and packet with
  *                             garbage for MS ms while the backend works
  *   cancel MS                 after MS ms, CANCEL + notify, then wait
@@ -202,6 +203,7 @@ static ssize_t hostile_store(struct device *d, struct device_attribute *attr,
 	struct hostile *h = dev_get_drvdata(d);
 	char act[16];
 	long a = -1, b = -1, c = 0, e = 0, i;
+	size_t len;
 	int n, err = 0;
 
 	n = sscanf(buf, "%15s %li %li %li %li", act, &a, &b, &c, &e);
@@ -259,8 +261,12 @@ static ssize_t hostile_store(struct device *d, struct device_attribute *attr,
 				break;
 			notify_remote_via_evtchn(h->port);
 		}
-		dev_info(&h->dev->dev, "resubmit: %ld SUBMITs while in flight\n", i);
 		wait_answer(h, 15000);
+		/* how many SUBMITs the backend saw before its answer, the
+		 * first one included: the case is void below 2 */
+		len = strlen(h->result);
+		snprintf(h->result + len, sizeof(h->result) - len,
+			 " submits=%ld", i);
 	} else if (!strcmp(act, "rewrite") && n >= 2) {
 		unsigned long end = jiffies + msecs_to_jiffies(a);
 
