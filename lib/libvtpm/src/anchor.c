@@ -134,6 +134,20 @@ int32_t vtpm_keyring_add(const char *desc, const void *payload, size_t n)
 	return key;
 }
 
+/* the host key, beside the anchors: made and opened the same way */
+int vtpm_host_key_put(const char *desc, const uint8_t key[32])
+{
+	key_serial_t k;
+
+	if (!desc)
+		desc = VTPM_HOST_KEY_DESC;
+	k = keyctl_search(KEY_SPEC_USER_KEYRING, "user", desc, 0);
+	if (k >= 0 && keyctl_update(k, key, VTPM_KEY_LEN) == 0)
+		return 0;
+	k = vtpm_keyring_add(desc, key, VTPM_KEY_LEN);
+	return k < 0 ? (int)k : 0;
+}
+
 int vtpm_anchor_set(struct vtpm_anchor *a, const char *payload)
 {
 	size_t n = strlen(payload);

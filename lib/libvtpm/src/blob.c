@@ -159,19 +159,6 @@ int vtpm_load_key_keyring(const char *desc, uint8_t key[VTPM_KEY_LEN])
 	return err;
 }
 
-int vtpm_host_key_put(const char *desc, const uint8_t key[32])
-{
-	key_serial_t k;
-
-	if (!desc)
-		desc = VTPM_HOST_KEY_DESC;
-	k = keyctl_search(KEY_SPEC_USER_KEYRING, "user", desc, 0);
-	if (k >= 0 && keyctl_update(k, key, VTPM_KEY_LEN) == 0)
-		return 0;
-	k = vtpm_keyring_add(desc, key, VTPM_KEY_LEN);
-	return k < 0 ? (int)k : 0;
-}
-
 static int hkdf(const uint8_t *key, const void *salt, size_t salt_len,
 		const void *info, size_t info_len, uint8_t out[VTPM_KEY_LEN])
 {
