@@ -154,7 +154,8 @@ step no-dying-domain wait_for 30 no_dying_domain
 step no-irqs sh -c "! grep -q xen-tpmback /proc/interrupts"
 # (the last server's close frees the last device)
 step no-devices-left wait_for 10 no_devices
-step no-ring-mappings-left sh -c "[ \$(grep -c xenbus_map_ring /proc/vmallocinfo) -le $maps0 ]"
+ring_maps_back() { [ "$(ring_maps)" -le "$maps0" ]; }
+step no-ring-mappings-left ring_maps_back
 # Xen scrubs a dead domain's pages before they count as free again: wait
 xen_memory_back() { [ "$(xen_free)" -ge $((free0 - 2)) ]; }
 step no-xen-memory-lost wait_for 120 xen_memory_back ||
