@@ -134,17 +134,24 @@ int32_t vtpm_keyring_add(const char *desc, const void *payload, size_t n)
 	return key;
 }
 
-/* the host key, beside the anchors: made and opened the same way */
+/*
+ * The key of this description updated in place, else a new one made as
+ * above (the anchors, when not pinned, and the host key): its serial, or
+ * a negative errno.
+ */
+static int32_t keyring_put(const char *desc, const void *payload, size_t n)
+{
+	key_serial_t k = keyctl_search(KEY_SPEC_USER_KEYRING, "user", desc, 0);
+
+	if (k >= 0 && keyctl_update(k, payload, n) == 0)
+		return k;
+	return vtpm_keyring_add(desc, payload, n);
+}
+
 int vtpm_host_key_put(const char *desc, const uint8_t key[32])
 {
-	key_serial_t k;
+	int32_t k = keyring_put(desc ? desc : VTPM_HOST_KEY_DESC, key, VTPM_KEY_LEN);
 
-	if (!desc)
-		desc = VTPM_HOST_KEY_DESC;
-	k = keyctl_search(KEY_SPEC_USER_KEYRING, "user", desc, 0);
-	if (k >= 0 && keyctl_update(k, key, VTPM_KEY_LEN) == 0)
-		return 0;
-	k = vtpm_keyring_add(desc, key, VTPM_KEY_LEN);
 	return k < 0 ? (int)k : 0;
 }
 
@@ -168,10 +175,7 @@ int vtpm_anchor_set(struct vtpm_anchor *a, const char *payload)
 		return err;
 	}
 	/* the key another process made (or ours, gone): update or replace */
-	a->key = 0;
-	if (anchor_find(a) == 0 && keyctl_update(a->key, payload, n) == 0)
-		return 0;
-	key = vtpm_keyring_add(a->desc, payload, n);
+	key = keyring_put(a->desc, payload, n);
 	if (key < 0) {
 		a->key = 0;
 		warn_once("add_key", -key);
