@@ -489,19 +489,6 @@ static int keyring_get(uint8_t key[32])
 	return 0;
 }
 
-/* root's other sessions (a service's private session keyring) find it
- * through the owner permissions libvtpm gives it; other users cannot reach
- * root's user keyring at all */
-static int keyring_put_desc(const char *desc, const uint8_t key[32])
-{
-	return vtpm_host_key_put(desc, key);
-}
-
-static int keyring_put(const uint8_t key[32])
-{
-	return keyring_put_desc(host_key_desc(), key);
-}
-
 /* the next host key during a rotation */
 static const char *next_key_desc(void)
 {
@@ -1221,7 +1208,7 @@ static int do_unlock(int argc, char **argv)
 		p_err("%s", why);
 		goto out;
 	}
-	err = keyring_put(key);
+	err = vtpm_host_key_put(host_key_desc(), key);
 	if (err) {
 		p_err("cannot put the host key into the kernel keyring: %s", strerror(-err));
 		goto out;
@@ -1504,7 +1491,7 @@ static int do_rotate(int argc, char **argv)
 		p_err("cannot get random bytes: %s", strerror(errno));
 		goto out;
 	}
-	err = keyring_put_desc(next_key_desc(), nkey);
+	err = vtpm_host_key_put(next_key_desc(), nkey);
 	if (err) {
 		p_err("cannot put the new key into the kernel keyring: %s", strerror(-err));
 		goto out;
@@ -1551,7 +1538,7 @@ static int do_rotate(int argc, char **argv)
 		p_err("cannot rename %s to %s: %s", next, path, strerror(errno));
 		goto out_next;
 	}
-	err = keyring_put(nkey);
+	err = vtpm_host_key_put(host_key_desc(), nkey);
 	if (err) {
 		p_err("cannot put the new key into the kernel keyring: %s", strerror(-err));
 		goto out_next;
