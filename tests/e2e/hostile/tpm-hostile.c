@@ -22,13 +22,22 @@
  *                             nr_extra_pages EXTRA; SUBMIT, notify, wait
  *   keygen                    a TPM2_CreatePrimary RSA-2048 (slow), submit,
  *                             do not wait
+ *   flush                     TPM2_FlushContext of the transient handles a
+ *                             key generation may have left (the vTPM holds
+ *                             three), each answered before the next
  *   page STATE                write the page's state byte, notify, wait
- *   resubmit N                a valid TPM2_GetRandom(8), SUBMIT + notify up
- *                             to N times in a row while it is in flight,
- *                             then wait; the result ends " submits=K",
- *                             the SUBMITs made before the answer
- *   rewrite MS                submit, then rewrite length and packet with
- *                             garbage for MS ms while the backend works
+ *   resubmit N                a key generation (slow, so that it is still in
+ *                             flight), SUBMIT + notify up to N times in a
+ *                             row while it is, then wait; the result ends
+ *                             " submits=K", the SUBMITs made before the
+ *                             answer
+ *   rewrite MS [US]           a key generation, then (after US us) rewrite
+ *                             length and packet with garbage for MS ms
+ *                             while the backend works; the result ends " hdr=H
+ *                             clean" (H: the answer's TPM header size),
+ *                             or " overlapped" when the answer came while
+ *                             we were still rewriting: then our own writes
+ *                             may have garbled it, and it says nothing
  *   cancel MS                 after MS ms, CANCEL + notify, then wait
  *   storm N                   N notifications back to back
  *   xs STATE                  write STATE to our xenstore "state" node
@@ -238,13 +247,26 @@ static ssize_t hostile_store(struct device *d, struct device_attribute *attr,
 		WRITE_ONCE(h->page->locality, 0);
 		WRITE_ONCE(h->page->nr_extra_pages, 0);
 		submit(h);
+	} else if (!strcmp(act, "flush")) {
+		u8 *p = (u8 *)h->page + HOSTILE_HDR;
+
+		for (i = 0; i < 3; i++) {
+			put_unaligned_be16(0x8001, p);	/* TPM_ST_NO_SESSIONS */
+			put_unaligned_be32(14, p + 2);
+			put_unaligned_be32(0x165, p + 6);	/* TPM_CC_FlushContext */
+			put_unaligned_be32(0x80000000 + i, p + 10);
+			WRITE_ONCE(h->page->length, 14);
+			WRITE_ONCE(h->page->locality, 0);
+			WRITE_ONCE(h->page->nr_extra_pages, 0);
+			submit(h);
+			wait_answer(h, 15000);
+		}
 	} else if (!strcmp(act, "page") && n >= 2) {
 		WRITE_ONCE(h->page->state, a);
 		notify_remote_via_evtchn(h->port);
 		wait_answer(h, 2000);
 	} else if (!strcmp(act, "resubmit") && n >= 2) {
-		put_getrandom(h, 12);
-		WRITE_ONCE(h->page->length, 12);
+		put_keygen(h);
 		WRITE_ONCE(h->page->locality, 0);
 		WRITE_ONCE(h->page->nr_extra_pages, 0);
 		submit(h);
@@ -269,17 +291,34 @@ static ssize_t hostile_store(struct device *d, struct device_attribute *attr,
 			 " submits=%ld", i);
 	} else if (!strcmp(act, "rewrite") && n >= 2) {
 		unsigned long end = jiffies + msecs_to_jiffies(a);
+		bool overlapped;
 
-		put_getrandom(h, 12);
-		WRITE_ONCE(h->page->length, 12);
+		put_keygen(h);
+		WRITE_ONCE(h->page->locality, 0);
 		WRITE_ONCE(h->page->nr_extra_pages, 0);
 		submit(h);
+		if (b > 0)
+			usleep_range(b, b + 100);
 		while (time_before(jiffies, end) && !answered(h)) {
 			WRITE_ONCE(h->page->length, get_random_u32());
 			get_random_bytes((u8 *)h->page + HOSTILE_HDR, 64);
 			cond_resched();
 		}
+		/*
+		 * No lock guards the page: a write of ours may land between
+		 * the backend's answer and its FINISH. Only an answer that
+		 * came after our last write says what the backend wrote.
+		 */
+		overlapped = answered(h);
 		wait_answer(h, 15000);
+		len = strlen(h->result);
+		if (overlapped)
+			snprintf(h->result + len, sizeof(h->result) - len,
+				 " overlapped");
+		else
+			snprintf(h->result + len, sizeof(h->result) - len,
+				 " hdr=%u clean", get_unaligned_be32((u8 *)h->page +
+							     HOSTILE_HDR + 2));
 	} else if (!strcmp(act, "cancel") && n >= 2) {
 		msleep(a);
 		WRITE_ONCE(h->page->state, VTPM_STATE_CANCEL);
