@@ -1,40 +1,50 @@
 # shellcheck shell=bash
-# hvm (not in all): can this testbed run an HVM or PVH guest with a vTPM?
-# Run with an AMD CPU model with SVM, which QEMU's TCG emulates:
-#   E2E_CPU=EPYC,+svm,+npt,-monitor tests/e2e/run.sh hvm
-# (Debian's Xen has no shadow paging: HVM needs HAP, i.e. NPT from TCG;
-# with MONITOR/MWAIT advertised, Xen's idle loop took a #GP under TCG.)
-# Reports what Xen sees (virt_caps), whether dom0 has a device model, and
-# what xl create of a PVH guest (no device model) and of an HVM guest says.
+# hvm (not in all; make hvm): an HVM guest with PV drivers gets its vTPM.
+# The guest boots through hvmloader and SeaBIOS (Xen's device model,
+# qemu-system-xen, in dom0), runs the same Debian kernel and the unmodified
+# xen-tpmfront as the PV guests, and uses its TPM 2.0 with tpm2-tools.
+# Under TCG this needs an AMD CPU model (QEMU emulates SVM, not VT-x); run.sh
+# picks it for this scenario: EPYC,+svm,+npt,-monitor,-smap,-rdtscp.
+#   +npt     Debian's Xen has no shadow paging: HVM needs HAP (NPT)
+#   -monitor with MONITOR/MWAIT, Xen's idle loop took a #GP under TCG
+#   -smap    with SMAP, PV dom0 took a page fault (SMAP) in its first steps
+#   -rdtscp  Xen failed to emulate RDTSCP for the HVM guest (instruction
+#            length), which crashed it at its first RDTSCP
+# E2E_HVM_PVH=1 also tries a PVH guest (no device model): under TCG it
+# triple-faults after ~8 s of guest boot ("ACPI: No IOAPIC entries present"
+# is its last line), so it is reported, not asserted.
 say "cpu: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)"
 say "xl info virt_caps: $(xl info | sed -n 's/^virt_caps *: //p')"
 say "xen: $(xl dmesg | grep -iE 'svm|vmx|hvm support|HAP' | head -n 6 | tr '\n' '|')"
 # The device model (HVM only): qemu-system-xen, brought by run.sh.
-if ls /e2e/artefacts/hvm-debs/*.deb >/dev/null 2>&1; then
-	step install-device-model sh -c 'dpkg -i /e2e/artefacts/hvm-debs/*.deb >/tmp/hvm-dpkg.log 2>&1 || { tail -n 5 /tmp/hvm-dpkg.log; false; }'
-fi
+need install-device-model sh -c 'ls /e2e/artefacts/hvm-debs/*.deb >/dev/null 2>&1 || { echo "run.sh brought no device model packages"; exit 1; }
+	dpkg -i /e2e/artefacts/hvm-debs/*.deb >/tmp/hvm-dpkg.log 2>&1 || { tail -n 5 /tmp/hvm-dpkg.log; exit 1; }' || return
+step xen-has-hvm sh -c 'xl info | grep -E "^virt_caps.* hvm .*hap"'
 say "xl dmesg (hvm/svm/hap/npt): $(xl dmesg | grep -iE 'svm|hvm|hap|npt|nested|asid' | head -n 12 | tr '\n' '|')"
 dm=$(command -v /usr/libexec/xen-qemu-system-i386 qemu-system-i386 qemu-system-x86_64 /usr/lib/xen-4.17/bin/qemu-system-i386 2>/dev/null | head -n1)
 say "device model: ${dm:-none in dom0 (no qemu-system-x86 package in the image)}"
 U=4e4e0000-0000-4000-8000-0000000000a1
 need install-stack install_vtpm_stack || return
 need create vtpmctl create --uuid $U || return
-# PVH: an HVM container without a device model; the guest kernel's PV
-# drivers (xen-tpmfront among them) work as in a PV guest.
-cfg=/tmp/hpvh.cfg
-{
-	echo 'name = "hpvh"'; echo 'type = "pvh"'
-	echo "kernel = \"/boot/vmlinuz-$(uname -r)\""; echo 'ramdisk = "/e2e/guest.cpio.gz"'
-	echo 'extra = "console=hvc0 quiet loglevel=4 e2e.script=guest-hvm"'
-	echo 'memory = 384'; echo 'vcpus = 1'; echo 'on_poweroff = "destroy"'
-	echo "vtpm = [\"backend=0,uuid=$U\"]"
-} >$cfg
-if step xl-create-pvh xl create $cfg; then
-	guest_wait hpvh 120
-	say "xl dmesg after pvh: $(xl dmesg | tail -n 8 | tr '\n' '|')"
-else
-	say "pvh: $(tail -n 5 $E2E_OUT/hvm.xl-create-pvh.log | tr '\n' '|')"
-	say "xl dmesg after pvh: $(xl dmesg | tail -n 8 | tr '\n' '|')"
+# PVH (E2E_HVM_PVH=1): an HVM container without a device model; the guest
+# kernel's PV drivers work as in a PV guest. Reported only (see above).
+if [ "${E2E_HVM_PVH:-0}" = 1 ]; then
+	cfg=/tmp/hpvh.cfg
+	{
+		echo 'name = "hpvh"'; echo 'type = "pvh"'
+		echo "kernel = \"/boot/vmlinuz-$(uname -r)\""; echo 'ramdisk = "/e2e/guest.cpio.gz"'
+		echo 'extra = "console=hvc0 quiet loglevel=4 e2e.script=guest-hvm"'
+		echo 'memory = 384'; echo 'vcpus = 1'; echo 'on_poweroff = "destroy"'
+		echo "vtpm = [\"backend=0,uuid=$U\"]"
+	} >$cfg
+	if xl create $cfg >/tmp/hpvh.log 2>&1; then
+		t=240; while xl domid hpvh >/dev/null 2>&1 && [ $t -gt 0 ]; do sleep 0.5; t=$((t - 1)); done
+		xl destroy hpvh >/dev/null 2>&1
+		say "pvh guest, last console line: $(tr -d '\r' <"$(guest_log hpvh)" | tail -n 1)"
+		say "pvh: xl dmesg: $(xl dmesg | grep -E 'Triple fault|domain_crash' | tail -n 2 | tr '\n' '|')"
+	else
+		say "pvh: xl create failed: $(tail -n 3 /tmp/hpvh.log | tr '\n' '|')"
+	fi
 fi
 cfg=/tmp/hhvm.cfg
 {
@@ -44,9 +54,21 @@ cfg=/tmp/hhvm.cfg
 	echo 'memory = 384'; echo 'vcpus = 1'; echo 'on_poweroff = "destroy"'; echo 'serial = "pty"'
 	echo "vtpm = [\"backend=0,uuid=$U\"]"
 } >$cfg
+# (functions, not sh -c: pgrep -f would find the sh -c naming the pattern)
+dm_runs() { pgrep -f "qemu-system-i386.*hhvm" >/dev/null; }
+server_for() { pgrep -f "vtpmctl serve --instance vtpm-$1-0" >/dev/null; }
+no_server_for() { ! server_for "$1"; }
 if step xl-create-hvm xl create $cfg; then
-	guest_wait hhvm 120
+	dh=$(xl domid hhvm)
+	step guest-is-hvm sh -c 'xl list -l hhvm | grep -E "\"type\": \"hvm\""'
+	step device-model-runs dm_runs
+	step server-started wait_for 120 server_for "$dh"
+	step served wait_for 300 grep -q "uuid=$U domid=$dh devid=0: serving vTPM" /var/log/syslog
+	guest_wait hhvm 180
 	say "xl dmesg after hvm: $(xl dmesg | tail -n 8 | tr '\n' '|')"
+	step server-gone wait_for 30 no_server_for "$dh"
+	step server-says-gone grep -q "uuid=$U domid=$dh devid=0: domain $dh gone" /var/log/syslog
+	step no-backend-left sh -c '! xenstore-ls /local/domain/0/backend/vtpm 2>/dev/null | grep -q .'
 else
 	say "hvm: $(tail -n 5 $E2E_OUT/hvm.xl-create-hvm.log | tr '\n' '|')"
 	say "xl dmesg after hvm: $(xl dmesg | tail -n 8 | tr '\n' '|')"
