@@ -394,28 +394,6 @@ static int daemonize(void)
 	return 0;
 }
 
-/*
- * Tests only: VTPM_TEST_START_DELAY_S=N holds the first command unread for
- * N s before the vTPM is opened, as a slow start of libtpms under load
- * does (a fresh TPM 1.2 has taken 30 s in the testbed). The kernel must
- * hold that command for a server still starting, not fail it on the
- * command timeout.
- */
-static void test_start_delay(struct transport *t)
-{
-	const char *e = getenv("VTPM_TEST_START_DELAY_S");
-	struct pollfd p = { .fd = t->fd, .events = POLLIN };
-	unsigned int n = e ? (unsigned int)strtoul(e, NULL, 10) : 0;
-
-	if (!n || n > 600)
-		return;
-	log_msg(LOG_WARNING, "VTPM_TEST_START_DELAY_S: the vTPM starts %u s after the first command", n);
-	if (poll(&p, 1, 120 * 1000) <= 0)
-		log_msg(LOG_WARNING, "VTPM_TEST_START_DELAY_S: no command within 120 s");
-	sleep(n);
-	log_msg(LOG_WARNING, "VTPM_TEST_START_DELAY_S: delay over, opening the vTPM");
-}
-
 static void read_boot_id(char *buf, size_t size)
 {
 	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
@@ -1457,7 +1435,6 @@ int do_serve(int argc, char **argv)
 		log_msg(LOG_WARNING, "key-file mode: the state key is the plain file %s, not sealed to the host's TPM (vtpmctl manager init)",
 			effective_key_file());
 
-	test_start_delay(&s->t);
 	read_boot_id(boot, sizeof(boot));
 	snprintf(s->tag, sizeof(s->tag), "%s:%s%u:%u", boot, so.socket ? "socket:" : "",
 		 s->t.domid, s->t.devid);
