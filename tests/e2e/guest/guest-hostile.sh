@@ -6,14 +6,6 @@
 # its own side (no oops, no leak) and that another guest kept working.
 H=/sys/bus/xen/devices/vtpm-0/hostile
 be=$(xenstore-read device/vtpm/0/backend)
-wait_state() { # SECONDS NODE VALUE
-	local t=$(( $1 * 5 ))
-	while [ $t -gt 0 ]; do
-		[ "$(xenstore-read "$2" 2>/dev/null)" = "$3" ] && return 0
-		sleep 0.2; t=$((t - 1))
-	done
-	echo "$2 is $(xenstore-read "$2" 2>&1), not $3"; return 1
-}
 act() { echo "$2" >"/sys/bus/xen/devices/vtpm-$1/hostile" 2>/dev/null; cat "/sys/bus/xen/devices/vtpm-$1/hostile"; }
 # expect NAME ACTION REGEX: ACTION on vtpm-0; its result must match REGEX
 expect() {

@@ -4,15 +4,6 @@ step tpmfront-load load_tpmfront
 step getrandom-1 tpm2_getrandom 8 --hex
 info "xen drivers: $(ls /sys/bus/xen/drivers/ | tr '\n' ' ') devices: $(ls /sys/bus/xen/devices/ | tr '\n' ' ')"
 step unbind-tpmfront sh -c 'echo vtpm-0 > /sys/bus/xen/drivers/vtpm/unbind'
-# wait_state SECONDS NODE VALUE: poll a xenstore node
-wait_state() {
-	local t=$(( $1 * 5 ))
-	while [ $t -gt 0 ]; do
-		[ "$(xenstore-read "$2" 2>/dev/null)" = "$3" ] && return 0
-		sleep 0.2; t=$((t - 1))
-	done
-	echo "$2 is $(xenstore-read "$2" 2>&1), not $3"; return 1
-}
 be=$(xenstore-read device/vtpm/0/backend)
 # The frontend went Closed: the backend follows to Closed (6), as blkback
 # does, which xenbus_reset_frontend() (kexec, kdump) waits for; then the

@@ -33,3 +33,13 @@ wait_go() {
 	done
 	return 1
 }
+# wait_state SECONDS NODE VALUE: until xenstore NODE reads VALUE, else say
+# what it reads
+wait_state() {
+	local t=$(( $1 * 5 ))
+	while [ $t -gt 0 ]; do
+		[ "$(xenstore-read "$2" 2>/dev/null)" = "$3" ] && return 0
+		sleep 0.2; t=$((t - 1))
+	done
+	echo "$2 is $(xenstore-read "$2" 2>&1), not $3"; return 1
+}
