@@ -290,7 +290,7 @@ static ssize_t hostile_store(struct device *d, struct device_attribute *attr,
 		snprintf(h->result + len, sizeof(h->result) - len,
 			 " submits=%ld", i);
 	} else if (!strcmp(act, "rewrite") && n >= 2) {
-		unsigned long end = jiffies + msecs_to_jiffies(a);
+		unsigned long end;
 		bool overlapped;
 
 		put_keygen(h);
@@ -299,6 +299,7 @@ static ssize_t hostile_store(struct device *d, struct device_attribute *attr,
 		submit(h);
 		if (b > 0)
 			usleep_range(b, b + 100);
+		end = jiffies + msecs_to_jiffies(a);
 		while (time_before(jiffies, end) && !answered(h)) {
 			WRITE_ONCE(h->page->length, get_random_u32());
 			get_random_bytes((u8 *)h->page + HOSTILE_HDR, 64);
@@ -317,8 +318,8 @@ static ssize_t hostile_store(struct device *d, struct device_attribute *attr,
 				 " overlapped");
 		else
 			snprintf(h->result + len, sizeof(h->result) - len,
-				 " hdr=%u clean", get_unaligned_be32((u8 *)h->page +
-							     HOSTILE_HDR + 2));
+				 " hdr=%u clean",
+				 get_unaligned_be32((u8 *)h->page + HOSTILE_HDR + 2));
 	} else if (!strcmp(act, "cancel") && n >= 2) {
 		msleep(a);
 		WRITE_ONCE(h->page->state, VTPM_STATE_CANCEL);
