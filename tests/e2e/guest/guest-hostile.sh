@@ -40,7 +40,18 @@ for i in $(seq 150); do
 done
 info "hostile mode: ${mode:=quick}"
 full() { [ "$mode" = full ]; }
-step hostile-load insmod /lib/modules/tpm-hostile.ko
+# insmod of a xenbus frontend returns once the driver's devices are
+# Connected, or after 300 s (xenbus_register_frontend -> wait_for_devices);
+# ours connect only on command, so it loads in the background and we go on
+# once it has probed all four devices.
+insmod /lib/modules/tpm-hostile.ko &
+probed() { for d in 0 1 2 3; do [ -e "/sys/bus/xen/devices/vtpm-$d/hostile" ] || return 1; done; }
+hostile_load() {
+	local t=150
+	while [ $t -gt 0 ]; do probed && return 0; sleep 0.2; t=$((t - 1)); done
+	echo "tpm-hostile did not probe the four devices in 30 s"; return 1
+}
+step hostile-load hostile_load
 for d in 0 1 2 3; do
 	step "connect-$d" sh -c "echo connect > /sys/bus/xen/devices/vtpm-$d/hostile"
 	step "connected-$d" wait_state 60 "$(xenstore-read device/vtpm/$d/backend)/state" 4
