@@ -217,6 +217,15 @@ wait_for() {
 
 xs_is() { [ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
 
+# What dom0 holds for guests, for "nothing left behind" steps. Functions,
+# not sh -c: pgrep -f would find the sh -c that names the pattern.
+server_for() { pgrep -f "vtpmctl serve.*vtpm-$1-" >/dev/null; }   # DOMID
+no_server_for() { ! server_for "$1"; }
+backend_nodes() { xenstore-list /local/domain/0/backend/vtpm 2>/dev/null | wc -l; }
+no_backends() { [ "$(backend_nodes)" -eq 0 ]; }
+# no domain but dom0, running or dying (a grant mapping left keeps one dying)
+no_dying_domain() { ! xl list | awk 'NR > 1 && $1 != "Domain-0"' | grep -q .; }
+
 # guest_create NAME SCRIPT [xl-config-lines...] : start a PV guest that runs
 # /guest/SCRIPT.sh from its initramfs, then powers off. Extra args are
 # appended to the config (e.g. 'vtpm=["backend=0,uuid=..."]'); $GUEST_EXTRA

@@ -11,13 +11,9 @@
 [ -f /e2e/e2e.env ] && . /e2e/e2e.env
 K=${E2E_CHURN_KILLS:-6} G=${E2E_CHURN_GUESTS:-2} R=${E2E_CHURN_ROUNDS:-2}
 UK=c4a2c4a2-0000-4000-8000-00000000c111
-no_dying_domain() { ! xl list | awk 'NR > 1 && $1 != "Domain-0"' | grep -q .; }
 # (functions, not sh -c: pgrep -f would find the sh -c naming the pattern)
-no_server_for() { ! pgrep -f "vtpmctl serve.*vtpm-$1-" >/dev/null; }
 no_servers() { ! pgrep -f 'vtpmctl serve' >/dev/null; }
-backend_nodes() { xenstore-list /local/domain/0/backend/vtpm 2>/dev/null | wc -l; }
 xs_nodes() { xenstore-ls -f / 2>/dev/null | wc -l; }
-no_backends() { [ "$(backend_nodes)" -eq 0 ]; }
 # Exact counts of what the module holds per guest: its devices not yet
 # freed (debugfs), the guests' shared pages it has mapped (a vmalloc area
 # each, named after the mapper in /proc/vmallocinfo).

@@ -11,9 +11,7 @@ UH0=0b57113e-0000-4000-8000-0000000e0000
 UH1=0b57113e-0000-4000-8000-0000000e0001
 UH2=0b57113e-0000-4000-8000-0000000e0002
 UH3=0b57113e-0000-4000-8000-0000000e0003
-no_dying_domain() { ! xl list | awk 'NR > 1 && $1 != "Domain-0"' | grep -q .; }
 dmesg_clean() { ! dmesg | grep -E 'BUG:|WARNING:|Oops|general protection|Call Trace|refcount_t|list_(add|del) corruption'; }
-no_server_for() { ! pgrep -f "vtpmctl serve.*vtpm-$1-" >/dev/null; }
 
 need install-stack install_vtpm_stack || return
 for u in $UG $UH0 $UH1 $UH2 $UH3; do

@@ -56,8 +56,6 @@ cfg=/tmp/hhvm.cfg
 } >$cfg
 # (functions, not sh -c: pgrep -f would find the sh -c naming the pattern)
 dm_runs() { pgrep -f "qemu-system-i386.*hhvm" >/dev/null; }
-server_for() { pgrep -f "vtpmctl serve --instance vtpm-$1-0" >/dev/null; }
-no_server_for() { ! server_for "$1"; }
 if step xl-create-hvm xl create $cfg; then
 	dh=$(xl domid hhvm)
 	step guest-is-hvm sh -c 'xl list -l hhvm | grep -E "\"type\": \"hvm\""'
@@ -68,7 +66,7 @@ if step xl-create-hvm xl create $cfg; then
 	say "xl dmesg after hvm: $(xl dmesg | tail -n 8 | tr '\n' '|')"
 	step server-gone wait_for 30 no_server_for "$dh"
 	step server-says-gone grep -q "uuid=$U domid=$dh devid=0: domain $dh gone" /var/log/syslog
-	step no-backend-left sh -c '! xenstore-ls /local/domain/0/backend/vtpm 2>/dev/null | grep -q .'
+	step no-backend-left wait_for 30 no_backends
 else
 	say "hvm: $(tail -n 5 $E2E_OUT/hvm.xl-create-hvm.log | tr '\n' '|')"
 	say "xl dmesg after hvm: $(xl dmesg | tail -n 8 | tr '\n' '|')"

@@ -37,7 +37,6 @@ responder() { # LOG UUID [args] -> pid in RESP_PID
 		--log "$logf" "$@" >>$O/stall.responder.out 2>&1 &
 	RESP_PID=$!
 }
-no_dying_domain() { ! xl list | awk 'NR > 1 && $1 != "Domain-0"' | grep -q .; }
 guest_says() { grep -aq "$2" "$(guest_log "$1")"; }
 
 # --- 1. stopped server, then xl save with a key generation pending --------
