@@ -46,12 +46,7 @@ full() { [ "$mode" = full ]; }
 # once it has probed all four devices.
 insmod /lib/modules/tpm-hostile.ko &
 probed() { for d in 0 1 2 3; do [ -e "/sys/bus/xen/devices/vtpm-$d/hostile" ] || return 1; done; }
-hostile_load() {
-	local t=150
-	while [ $t -gt 0 ]; do probed && return 0; sleep 0.2; t=$((t - 1)); done
-	echo "tpm-hostile did not probe the four devices in 30 s"; return 1
-}
-step hostile-load hostile_load
+step hostile-load wait_for 30 probed
 for d in 0 1 2 3; do
 	step "connect-$d" sh -c "echo connect > /sys/bus/xen/devices/vtpm-$d/hostile"
 	step "connected-$d" wait_state 60 "$(xenstore-read device/vtpm/$d/backend)/state" 4

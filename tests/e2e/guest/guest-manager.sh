@@ -10,12 +10,9 @@
 # With data/e2e-hold = 1 the guest then stays up (its vTPM connected) until
 # dom0 writes data/e2e-go = 1, at most 120 s: dom0 looks at its server.
 cd /tmp
-arg=
-t=300
-while [ $t -gt 0 ]; do
-	arg=$(xenstore-read data/e2e-arg 2>/dev/null) && [ -n "$arg" ] && break
-	sleep 0.2; t=$((t - 1))
-done
+has_arg() { [ -n "$(xenstore-read data/e2e-arg 2>/dev/null)" ]; }
+wait_for 60 has_arg
+arg=$(xenstore-read data/e2e-arg 2>/dev/null)
 info "manager guest: $arg"
 set -- $arg
 IDX=0x1500030

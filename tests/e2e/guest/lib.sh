@@ -23,23 +23,24 @@ export TPM2TOOLS_TCTI=device:/dev/tpm0
 hex_of() { od -An -v -tx1 "$1" | tr -d ' \n'; }
 # rc_nonzero RC... : every RC is non-zero
 rc_nonzero() { local r; for r; do [ "$r" -ne 0 ] || return 1; done; }
+# wait_for SECONDS CMD... : poll CMD (0.2 s period) until it succeeds, then
+# run it once more if it never did, for its output (as dom0's wait_for)
+wait_for() {
+	local t=$(( $1 * 5 )); shift
+	while [ $t -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2; t=$((t - 1))
+	done
+	"$@"
+}
+# xs_is NODE VALUE: xenstore NODE reads VALUE, else say what it reads
+xs_is() {
+	local v; v=$(xenstore-read "$1" 2>&1)
+	[ "$v" = "$2" ] || { echo "$1 is $v, not $2"; return 1; }
+}
 # wait_go VALUE SECONDS: until dom0 writes VALUE to our data/e2e-go (a
 # scenario's sync point)
-wait_go() {
-	local t=$(( $2 * 5 ))
-	while [ $t -gt 0 ]; do
-		[ "$(xenstore-read data/e2e-go 2>/dev/null)" = "$1" ] && return 0
-		sleep 0.2; t=$((t - 1))
-	done
-	return 1
-}
+wait_go() { wait_for "$2" xs_is data/e2e-go "$1" >/dev/null; }
 # wait_state SECONDS NODE VALUE: until xenstore NODE reads VALUE, else say
 # what it reads
-wait_state() {
-	local t=$(( $1 * 5 ))
-	while [ $t -gt 0 ]; do
-		[ "$(xenstore-read "$2" 2>/dev/null)" = "$3" ] && return 0
-		sleep 0.2; t=$((t - 1))
-	done
-	echo "$2 is $(xenstore-read "$2" 2>&1), not $3"; return 1
-}
+wait_state() { wait_for "$1" xs_is "$2" "$3"; }
