@@ -231,13 +231,14 @@ no_dying_domain() { ! xl list | awk 'NR > 1 && $1 != "Domain-0"' | grep -q .; }
 # appended to the config (e.g. 'vtpm=["backend=0,uuid=..."]'); $GUEST_EXTRA
 # is added to the guest's command line (GUEST_CMDLINE too).
 # GUEST_KERNEL=PATH boots another kernel than dom0's; GUEST_MEMORY=MiB (384);
-# GUEST_RAMDISK=PATH another initramfs (/e2e/guest-small.cpio.gz: churn's).
+# GUEST_RAMDISK=PATH another initramfs (/e2e/guest-small.cpio.gz: churn's);
+# GUEST_TYPE=hvm|pvh another guest type than pv (scenario hvm).
 guest_create() {
 	local name=$1 script=$2; shift 2
 	local cfg=/tmp/$name.cfg
 	{
 		echo "name = \"$name\""
-		echo "type = \"pv\""
+		echo "type = \"${GUEST_TYPE:-pv}\""
 		echo "kernel = \"${GUEST_KERNEL:-/boot/vmlinuz-$(uname -r)}\""
 		echo "ramdisk = \"${GUEST_RAMDISK:-/e2e/guest.cpio.gz}\""
 		echo "extra = \"console=hvc0 quiet loglevel=4 e2e.script=$script${GUEST_EXTRA:+ $GUEST_EXTRA}${GUEST_CMDLINE:+ $GUEST_CMDLINE}\""

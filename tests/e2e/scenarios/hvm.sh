@@ -29,34 +29,20 @@ need create vtpmctl create --uuid $U || return
 # PVH (E2E_HVM_PVH=1): an HVM container without a device model; the guest
 # kernel's PV drivers work as in a PV guest. Reported only (see above).
 if [ "${E2E_HVM_PVH:-0}" = 1 ]; then
-	cfg=/tmp/hpvh.cfg
-	{
-		echo 'name = "hpvh"'; echo 'type = "pvh"'
-		echo "kernel = \"/boot/vmlinuz-$(uname -r)\""; echo 'ramdisk = "/e2e/guest.cpio.gz"'
-		echo 'extra = "console=hvc0 quiet loglevel=4 e2e.script=guest-hvm"'
-		echo 'memory = 384'; echo 'vcpus = 1'; echo 'on_poweroff = "destroy"'
-		echo "vtpm = [\"backend=0,uuid=$U\"]"
-	} >$cfg
-	if xl create $cfg >/tmp/hpvh.log 2>&1; then
+	if GUEST_TYPE=pvh guest_create hpvh guest-hvm "vtpm=[\"backend=0,uuid=$U\"]"; then
 		t=240; while xl domid hpvh >/dev/null 2>&1 && [ $t -gt 0 ]; do sleep 0.5; t=$((t - 1)); done
 		xl destroy hpvh >/dev/null 2>&1
 		say "pvh guest, last console line: $(tr -d '\r' <"$(guest_log hpvh)" | tail -n 1)"
 		say "pvh: xl dmesg: $(xl dmesg | grep -E 'Triple fault|domain_crash' | tail -n 2 | tr '\n' '|')"
 	else
-		say "pvh: xl create failed: $(tail -n 3 /tmp/hpvh.log | tr '\n' '|')"
+		say "pvh: xl create failed: $(tail -n 3 "$E2E_OUT/hvm.xl-create-hpvh.log" | tr '\n' '|')"
 	fi
 fi
-cfg=/tmp/hhvm.cfg
-{
-	echo 'name = "hhvm"'; echo 'type = "hvm"'
-	echo "kernel = \"/boot/vmlinuz-$(uname -r)\""; echo 'ramdisk = "/e2e/guest.cpio.gz"'
-	echo 'extra = "console=hvc0 quiet loglevel=4 e2e.script=guest-hvm"'
-	echo 'memory = 384'; echo 'vcpus = 1'; echo 'on_poweroff = "destroy"'; echo 'serial = "pty"'
-	echo "vtpm = [\"backend=0,uuid=$U\"]"
-} >$cfg
 # (functions, not sh -c: pgrep -f would find the sh -c naming the pattern)
 dm_runs() { pgrep -f "qemu-system-i386.*hhvm" >/dev/null; }
-if step xl-create-hvm xl create $cfg; then
+# The same guest as the PV scenarios', booted by hvmloader and SeaBIOS,
+# its serial line on a pty for the device model.
+if GUEST_TYPE=hvm step xl-create-hvm guest_create hhvm guest-hvm 'serial = "pty"' "vtpm=[\"backend=0,uuid=$U\"]"; then
 	dh=$(xl domid hhvm)
 	step guest-is-hvm sh -c 'xl list -l hhvm | grep -E "\"type\": \"hvm\""'
 	step device-model-runs dm_runs
@@ -68,7 +54,7 @@ if step xl-create-hvm xl create $cfg; then
 	step server-says-gone grep -q "uuid=$U domid=$dh devid=0: domain $dh gone" /var/log/syslog
 	step no-backend-left wait_for 30 no_backends
 else
-	say "hvm: $(tail -n 5 $E2E_OUT/hvm.xl-create-hvm.log | tr '\n' '|')"
+	say "hvm: $(tail -n 5 $E2E_OUT/hvm.xl-create-hhvm.log | tr '\n' '|')"
 	say "xl dmesg after hvm: $(xl dmesg | tail -n 8 | tr '\n' '|')"
 	say "device model log: $(tail -n 5 /var/log/xen/qemu-dm-hhvm.log 2>/dev/null | tr '\n' '|')"
 fi
