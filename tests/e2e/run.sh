@@ -248,6 +248,11 @@ esac
 # Test tools that are not part of the product: the test responder.
 art() { [ -e "$TOP/$1" ] && cp -a "$TOP/$1" "$inj/artefacts/" || log "artefact $1 not built"; }
 art tests/responder/vtpm-responder
+# The tree's test build of the module (make module: with the fault
+# injection knob, which the packaged module lacks): scenario stall, part 3
+[ -e "$TOP/drivers/xen-tpmback/xen-tpmback.ko" ] &&
+	cp "$TOP/drivers/xen-tpmback/xen-tpmback.ko" "$inj/artefacts/xen-tpmback-fi.ko" ||
+	log "artefact xen-tpmback-fi.ko not built (make module): scenario stall will fail"
 # evil_preload.so: a confined server that makes a forbidden call (vtpm)
 gcc -O2 -shared -fPIC -o "$inj/artefacts/evil_preload.so" "$TOP/tests/userspace/evil_preload.c" -ldl ||
 	log "evil_preload.so for dom0 not built"

@@ -9,7 +9,9 @@
 #     xenwatch thread is never stuck behind the device's lock).
 #  3. The switch to Connected fails in xenstore (fault injection): the
 #     backend unbinds and unmaps at once; after xl destroy no irq, no
-#     grant mapping (no dying domain) is left behind.
+#     grant mapping (no dying domain) is left behind. The packaged module
+#     has no fault injection (checked): this part loads the tree's test
+#     build (make module) and puts the package's module back after it.
 #  4. A guest re-handshaking in a loop (40 times, by writing its frontend
 #     state): its connects, and the errors they log, are rate limited.
 A=/e2e/artefacts
@@ -95,6 +97,8 @@ step other-responder-exits wait_for 15 sh -c "! kill -0 $r3"
 # --- 3. a failed switch to Connected -----------------------------------------
 dbg=/sys/kernel/debug/xen-tpmback/fail_switch_connected
 mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
+step packaged-module-has-no-fault-knob sh -c "test -d ${dbg%/*} && ! test -e $dbg"
+need fi-module-loaded sh -c "rmmod xen_tpmback && insmod $A/xen-tpmback-fi.ko" || return
 need fault-knob test -w $dbg || return
 responder $O/stall.r4.log $U4
 r4=$RESP_PID
@@ -116,6 +120,7 @@ step fault-no-irq-after-destroy sh -c "! grep -q xen-tpmback /proc/interrupts"
 step fault-no-dying-domain wait_for 20 no_dying_domain
 say "xl list: $(xl list | tr '\n' '|')"
 step fault-responder-exits wait_for 15 sh -c "! kill -0 $r4"
+need packaged-module-back sh -c "rmmod xen_tpmback && modprobe xen-tpmback && ! test -e $dbg" || return
 
 # --- 4. a guest that re-handshakes in a loop --------------------------------
 need xl-create-flap guest_create sl guest-flap "vtpm=[\"backend=0,uuid=$U5\"]" || return
