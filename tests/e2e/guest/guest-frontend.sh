@@ -35,16 +35,23 @@ if wait_go restored 300; then
 	# send): the core's hardware duration for a TPM 2.0 PCR_Read is 20 ms,
 	# the patched driver (0005) waits for the answer instead of failing the
 	# command with -ETIME.
+	# A command in flight when the guest is saved (the kernel's hwrng
+	# reads the TPM in the background) can fail with -ETIME after the
+	# restore: reported here, not asserted (Documentation/xen-tpmfront.rst,
+	# "Known limitations").
+	etime() { dmesg | grep -c "send(): error -62"; }
+	info "etime after save/restore: $(etime) ($(dmesg | grep "send(): error" | tr '\n' '|'))"
 	info "fe-slow-ready"
 	slow() {
-		local t0 t1
+		local t0 t1 e0
 		wait_go stopped 120 || { echo "dom0 did not stop the server"; return 1; }
+		e0=$(etime)
 		t0=$(date +%s)
 		xenstore-write data/e2e-slow sending
 		tpm2_pcrread -T $RM sha256:16 >/tmp/slow.out 2>&1 || { cat /tmp/slow.out; return 1; }
 		t1=$(date +%s)
-		echo "pcr_read took $((t1 - t0)) s"
-		[ $((t1 - t0)) -ge 2 ] && ! dmesg | grep -q "send(): error -62"
+		echo "pcr_read took $((t1 - t0)) s, -ETIME $e0 before it, $(etime) after"
+		[ $((t1 - t0)) -ge 2 ] && [ "$(etime)" = "$e0" ]
 	}
 	step slow-server-no-etime slow
 else

@@ -125,6 +125,8 @@ fi
 # The table.
 model=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)
 case $model in *Nehalem*) accel="TCG (QEMU -cpu Nehalem)" ;; *) accel="KVM? (CPU model: $model)" ;; esac
+flags=$(grep -m1 '^flags' /proc/cpuinfo | grep -ow -e aes -e pclmulqdq -e avx -e avx2 | tr '\n' ' ')
+accel="$accel; of aes, pclmulqdq, avx, avx2 dom0's CPU has: ${flags:-none}"
 python3 - "$R" "$accel" <<'PY' | while IFS= read -r l; do echo "E2E-INFO bench: $l"; done
 import sys, collections
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]

@@ -1,7 +1,6 @@
 # shellcheck shell=bash
-# frontend-ima (not in all: it needs a guest kernel build, see
-# Documentation/testing.rst; its TPM was missing at boot in 1 of 2 runs
-# before patch 0005): the testbed's own guest kernel with
+# frontend-ima (in all; its guest kernel is built once and cached, see
+# Documentation/testing.rst): the testbed's own guest kernel with
 # the patched xen-tpmfront built in (IMA picks its TPM at late_initcall,
 # before any module), booted with ima_policy=tcb ima_template=ima-ng
 # ima_hash=sha256; a replay of the IMA log must equal the PCR 10 it reads.
