@@ -70,15 +70,16 @@ gcc -static -O2 -Wall -Wextra -o "$t/bin/tpm-rawbench" "$E2E_DIR/tools/tpm-rawbe
 gcc -static -O2 -Wall -Wextra -o "$t/bin/ima-replay" "$E2E_DIR/tools/ima-replay.c" -lcrypto \
 	>"$t/ima-replay.log" 2>&1 || die "building ima-replay failed: $(grep -v 'statically linked' "$t/ima-replay.log" | tail -n 5)"
 rm -f "$t/ima-replay.log"
-# The hostile frontend (test code; only guest-hostile.sh loads it), built
-# here against the testbed kernel's headers, as the module package is.
+# The guest's test modules, built here against the testbed kernel's
+# headers, as the module package is: the hostile frontend (only
+# guest-hostile.sh loads it) and tpm-inflight (guest-frontend.sh).
 [ -e "/lib/modules/$KVER/build/Makefile" ] ||
 	die "no kernel headers for $KVER on this host (apt-get install linux-headers-$KVER)"
 mkdir -p "$t/.hostile"
-cp "$E2E_DIR/hostile/tpm-hostile.c" "$E2E_DIR/hostile/Kbuild" "$t/.hostile/"
+cp "$E2E_DIR"/hostile/*.c "$E2E_DIR/hostile/Kbuild" "$t/.hostile/"
 make -s -C "/lib/modules/$KVER/build" M="$t/.hostile" modules >"$t/.hostile.log" 2>&1 ||
-	die "building tpm-hostile.ko failed: $(tail -n 5 "$t/.hostile.log")"
-cp "$t/.hostile/tpm-hostile.ko" "$t/lib/modules/"
+	die "building the guest's test modules failed: $(tail -n 5 "$t/.hostile.log")"
+cp "$t/.hostile/tpm-hostile.ko" "$t/.hostile/tpm-inflight.ko" "$t/lib/modules/"
 rm -rf "$t/.hostile" "$t/.hostile.log"
 install -m 0755 "$E2E_DIR/guest/init" "$t/init"
 cp "$E2E_DIR"/guest/*.sh "$t/guest/"
