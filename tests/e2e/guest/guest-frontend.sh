@@ -34,15 +34,12 @@ if wait_go restored 300; then
 	step chip-kept-after-restore sh -c 'test -c /dev/tpm0 && test -c /dev/tpmrm0 && ! test -e /dev/tpm1'
 	# The restored domain's new backend device gets a new server (udev);
 	# until it attaches, the backend answers TPM failure: retry, as a user
-	# would, for up to 60 s. The command tpm-inflight had in flight at the
-	# save must not hold the chip meanwhile (patch 0006; before it, the
-	# first command after the restore waited two minutes): timed.
+	# would, for up to 60 s. (The command tpm-inflight had in flight at the
+	# save held the chip and our resume for two minutes before patch 0006:
+	# dom0 times how soon this script runs again.)
 	again() { local i=0; while [ $i -lt 30 ]; do "$@" && return 0; sleep 2; i=$((i + 1)); done; return 1; }
-	t0=$(cut -d. -f1 /proc/uptime)
 	step getrandom-after-restore again tpm2_getrandom -T $RM 8 --hex
-	t1=$(cut -d. -f1 /proc/uptime)
-	info "first command after the restore: $((t1 - t0)) s; tpm-inflight: calls $(cat $IF/calls) fails $(cat $IF/fails) slowest $(cat $IF/slowest_ms) ms; $(dmesg | grep tpm-inflight | tail -n 3 | tr '\n' '|')"
-	step restored-tpm-answers-within-30s test $((t1 - t0)) -lt 30
+	info "tpm-inflight: calls $(cat $IF/calls) fails $(cat $IF/fails) slowest $(cat $IF/slowest_ms) ms; $(dmesg | grep tpm-inflight | tail -n 3 | tr '\n' '|')"
 	step inflight-unload rmmod tpm_inflight
 	step kernel-still-2.0 sh -c '[ "$(cat /sys/class/tpm/tpm0/tpm_version_major)" = 2 ]'
 	# A slow server (dom0 stops ours, and resumes it 4 s after we say we

@@ -37,8 +37,9 @@ stop_server() {
 # Its tpm-inflight thread (a kernel user of the TPM the freezer does not
 # stop) calls the TPM in a loop; with the server stopped for a second, one
 # of its commands is in flight when the guest is saved and is never
-# answered: patch 0006 fails it at resume instead of holding the chip for
-# its two-minute duration (the guest times its first command).
+# answered: patch 0006 fails it at resume instead of holding the chip, and
+# with it the guest's resume (its processes stay frozen), for its two-minute
+# duration: the restored guest's script must run within 60 s.
 if step fpatched-phase1 wait_for 300 grep -aq 'E2E-INFO fe-phase1' "$(guest_log fpatched)"; then
 	step server-pids server_pids fpatched &&
 		step server-stopped-for-save kill -STOP $SPIDS && sleep 1 &&
@@ -48,6 +49,7 @@ if step fpatched-phase1 wait_for 300 grep -aq 'E2E-INFO fe-phase1' "$(guest_log 
 		step xl-restore xl restore /tmp/fpatched.save &&
 		step new-server-started wait_for 60 sh -c 'test -s /run/vtpm/vtpm-$(xl domid fpatched)-0.pid' &&
 		step tell-restored sh -c 'xenstore-write /local/domain/$(xl domid fpatched)/data/e2e-go restored' &&
+		step restored-guest-runs-within-60s wait_for 60 grep -aq 'E2E-STEP chip-kept-after-restore' "$(guest_log fpatched)" &&
 		step slow-server stop_server fpatched
 	rm -f /tmp/fpatched.save
 fi
