@@ -39,7 +39,8 @@ stop_server() {
 # of its commands is in flight when the guest is saved and is never
 # answered: patch 0006 fails it at resume instead of holding the chip, and
 # with it the guest's resume (its processes stay frozen), for its two-minute
-# duration: the restored guest's script must run within 60 s.
+# duration: the restored guest's script must run within 60 s (wall clock:
+# wait_for's count of 0.2 s sleeps runs slow on a busy dom0).
 if step fpatched-phase1 wait_for 300 grep -aq 'E2E-INFO fe-phase1' "$(guest_log fpatched)"; then
 	step server-pids server_pids fpatched &&
 		step server-stopped-for-save kill -STOP $SPIDS && sleep 1 &&
@@ -48,8 +49,11 @@ if step fpatched-phase1 wait_for 300 grep -aq 'E2E-INFO fe-phase1' "$(guest_log 
 	[ -s /tmp/fpatched.save ] &&
 		step xl-restore xl restore /tmp/fpatched.save &&
 		step new-server-started wait_for 60 sh -c 'test -s /run/vtpm/vtpm-$(xl domid fpatched)-0.pid' &&
+		t_restored=$SECONDS &&
 		step tell-restored sh -c 'xenstore-write /local/domain/$(xl domid fpatched)/data/e2e-go restored' &&
-		step restored-guest-runs-within-60s wait_for 60 grep -aq 'E2E-STEP chip-kept-after-restore' "$(guest_log fpatched)" &&
+		step restored-guest-runs wait_for 300 grep -aq 'E2E-STEP chip-kept-after-restore' "$(guest_log fpatched)" &&
+		say "the restored guest ran again $((SECONDS - t_restored)) s after it was told" &&
+		step restored-guest-runs-within-60s test $((SECONDS - t_restored)) -lt 60 &&
 		step slow-server stop_server fpatched
 	rm -f /tmp/fpatched.save
 fi
