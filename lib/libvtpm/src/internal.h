@@ -55,6 +55,16 @@ struct vtpm_store_ops {
 			 uint8_t **data, size_t *len);
 	int (*slot_store)(struct vtpm_store *st, const char *name, int slot,
 			  const void *data, size_t len, int sync);
+	/*
+	 * Log: blob <name> that grows by whole records. log_append() writes
+	 * one record after the last one it wrote (sync: on stable storage
+	 * when it returns); a record that fails is cut off again. If even
+	 * that fails, the file's length is unknown and every append fails
+	 * (-EIO) until log_reset(), which empties it. Read it with load().
+	 */
+	int (*log_append)(struct vtpm_store *st, const char *name,
+			  const void *data, size_t len, int sync);
+	int (*log_reset)(struct vtpm_store *st, const char *name);
 	int (*remove)(struct vtpm_store *st, const char *name);
 	int (*stat)(struct vtpm_store *st, const char *name,
 		    uint64_t *size, uint64_t *mtime);
@@ -71,6 +81,8 @@ struct vtpm_store {
 	int slotfd[2];			/* open slot files of slot_name */
 	char *slot_name;
 	size_t slot_size[2];		/* their sizes */
+	int logfd;			/* the open log, -1 before the first use */
+	size_t log_size;		/* its length, (size_t)-1 if unknown */
 };
 
 extern const struct vtpm_store_ops vtpm_store_dir_ops;
@@ -143,6 +155,7 @@ void vtpm_anchor_remove(struct vtpm_anchor *a);
 #define VTPM_LOCK_NAME		"lock"
 #define VTPM_PERM_SLOTS		"permanent"	/* permanent.0, permanent.1 */
 #define VTPM_VOL_SLOTS		"volatile"	/* in the run directory */
+#define VTPM_VOL_LOG		"volatile.log"	/* commands since that state */
 #define VTPM_SUSPEND_NAME	"suspend"	/* vtpm_suspend()'s record */
 
 #define VTPM_DEFAULT_RUN_DIR	"/run/vtpm"

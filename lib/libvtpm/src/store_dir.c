@@ -97,6 +97,8 @@ static int dir_open(struct vtpm_store *st, const char *location, int create)
 	st->lockfd = -1;
 	st->slotfd[0] = st->slotfd[1] = -1;
 	st->slot_name = NULL;
+	st->logfd = -1;
+	st->log_size = (size_t)-1;
 	st->location = strdup(location);
 	if (!st->location) {
 		close(fd);
@@ -348,6 +350,85 @@ static int dir_slot_store(struct vtpm_store *st, const char *name, int slot,
 	return 0;
 }
 
+/* the open log file: opened (created 0600) once, checked once */
+static int log_fd(struct vtpm_store *st, const char *name)
+{
+	int fd, err;
+
+	if (st->logfd >= 0)
+		return st->logfd;
+	fd = openat(st->dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = errno == ELOOP ? -EPERM : -errno;
+		pr_warn("cannot open %s/%s: %s\n", st->location, name, strerror(-err));
+		return err;
+	}
+	err = check_owned(fd, name, 0);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	st->logfd = fd;
+	st->log_size = (size_t)-1;	/* what is in it: log_reset() says */
+	return fd;
+}
+
+static int dir_log_reset(struct vtpm_store *st, const char *name)
+{
+	int fd = log_fd(st, name);
+
+	if (fd < 0)
+		return fd;
+	if (ftruncate(fd, 0) < 0) {
+		int err = -errno;
+
+		pr_warn("cannot empty %s/%s: %s\n", st->location, name, strerror(-err));
+		return err;
+	}
+	st->log_size = 0;
+	return 0;
+}
+
+static int dir_log_append(struct vtpm_store *st, const char *name,
+			  const void *data, size_t len, int sync)
+{
+	const uint8_t *p = data;
+	size_t off = 0;
+	int fd, err = 0;
+
+	fd = log_fd(st, name);
+	if (fd < 0)
+		return fd;
+	if (st->log_size == (size_t)-1)
+		return -EIO;		/* log_reset() first */
+	while (off < len) {
+		ssize_t n = pwrite(fd, p + off, len - off, st->log_size + off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			break;
+		}
+		off += n;
+	}
+	if (!err && sync && fdatasync(fd) < 0)
+		err = -errno;
+	if (err) {
+		pr_warn("cannot append to %s/%s: %s\n", st->location, name,
+			strerror(-err));
+		/* no part of the record may stay: the next one goes here */
+		if (ftruncate(fd, st->log_size) < 0) {
+			pr_warn("cannot cut %s/%s back to %zu bytes: %s\n",
+				st->location, name, st->log_size, strerror(errno));
+			st->log_size = (size_t)-1;
+		}
+		return err;
+	}
+	st->log_size += len;
+	return 0;
+}
+
 static int dir_remove(struct vtpm_store *st, const char *name)
 {
 	if (unlinkat(st->dirfd, name, 0) < 0)
@@ -447,6 +528,9 @@ static void dir_close(struct vtpm_store *st)
 		if (st->slotfd[i] >= 0)
 			close(st->slotfd[i]);
 	st->slotfd[0] = st->slotfd[1] = -1;
+	if (st->logfd >= 0)
+		close(st->logfd);
+	st->logfd = -1;
 	free(st->slot_name);
 	st->slot_name = NULL;
 	if (st->lockfd >= 0)
@@ -467,6 +551,8 @@ const struct vtpm_store_ops vtpm_store_dir_ops = {
 	.store		= dir_store,
 	.slot_load	= dir_slot_load,
 	.slot_store	= dir_slot_store,
+	.log_append	= dir_log_append,
+	.log_reset	= dir_log_reset,
 	.remove		= dir_remove,
 	.stat		= dir_stat,
 	.destroy	= dir_destroy,

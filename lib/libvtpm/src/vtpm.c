@@ -12,8 +12,20 @@
  *    state goes the same way into the run directory (volatile.0/1), a
  *    tmpfs under /run by default, without fsync: it must survive the
  *    server, not the host.
+ *  - A command whose effect replays exactly (PCR_Extend and PCR_Event
+ *    with a password session, TPM 1.2's TPM_Extend: no nonce, no random
+ *    number, nothing but the command's bytes and the state before it)
+ *    is not answered after a save of the whole volatile state (9 KB for
+ *    TPM 2.0, marshalled and sealed: most of the cost of an extend) but
+ *    after one sealed record of it (locality, command, response) is
+ *    appended to volatile.log in the run directory. A resume loads the
+ *    volatile slot, replays the log's records that follow it, checks each
+ *    replay gives the response the guest had, and is refused otherwise.
+ *    A whole save follows at most VTPM_REDO_MAX records, any other
+ *    state-changing command and a failed append, and empties the log.
  *  - The committed state (the plaintext permanent state, the slot of the
- *    volatile state) is what a failed save returns libtpms to.
+ *    volatile state, the records after it) is what a failed save returns
+ *    libtpms to.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +64,11 @@ struct vtpm {
 	int perm_slot;			/* -1: none written by us yet */
 	uint64_t vol_generation;
 	int vol_slot;			/* -1: no volatile state committed */
+	/* the log's records since that volatile state, as replayed */
+	uint8_t *redo;
+	size_t redo_len, redo_size;
+	unsigned int redo_n;
+	int log_dirty;			/* the log may not match redo: save whole */
 	/* what cb_nvram_loaddata() hands libtpms for "volatilestate" */
 	uint8_t *load_vol;
 	size_t load_vol_len;
@@ -261,7 +278,33 @@ static int commit_permanent(struct vtpm *v, const uint8_t *data, size_t len)
 	return 0;
 }
 
-/* Save libtpms' volatile state into the older volatile slot. */
+/* the volatile state this session answered from: generation and tag */
+static void anchor_vol(struct vtpm *v, uint64_t generation)
+{
+	char anchor[320];
+
+	if (!(v->flags & VTPM_F_ROLLBACK_ANCHOR))
+		return;
+	snprintf(anchor, sizeof(anchor), "%llu %s", (unsigned long long)generation,
+		 v->tag ? v->tag : "");
+	vtpm_anchor_set(&v->vol_anchor, anchor);
+}
+
+static void redo_clear(struct vtpm *v)
+{
+	if (v->redo)
+		vtpm_explicit_bzero(v->redo, v->redo_len);
+	v->redo_len = 0;
+	v->redo_n = 0;
+}
+
+/*
+ * Save libtpms' volatile state into the older volatile slot; the log's
+ * records, all older now, go. If the log cannot be emptied, its records
+ * still name the state they follow, which is no longer the newest: a
+ * resume ignores them, and nothing is appended to the log until it is
+ * emptied.
+ */
 static int commit_volatile(struct vtpm *v)
 {
 	struct blob_meta meta = { 0 };
@@ -270,7 +313,6 @@ static int commit_volatile(struct vtpm *v)
 	uint32_t len = 0;
 	size_t blen;
 	uint64_t t0;
-	char anchor[320];
 	int err;
 
 	t0 = now_ns();
@@ -296,11 +338,10 @@ static int commit_volatile(struct vtpm *v)
 		v->vol_generation = v->generation = meta.generation;
 		v->stats.volatile_saves++;
 		v->stats.bytes_volatile += blen;
-		if (v->flags & VTPM_F_ROLLBACK_ANCHOR) {
-			snprintf(anchor, sizeof(anchor), "%llu %s",
-				 (unsigned long long)meta.generation, meta.tag);
-			vtpm_anchor_set(&v->vol_anchor, anchor);
-		}
+		anchor_vol(v, meta.generation);
+		if (v->redo_n || v->log_dirty)
+			v->log_dirty = !!v->run.ops->log_reset(&v->run, VTPM_VOL_LOG);
+		redo_clear(v);
 	}
 	v->stats.ns_io += now_ns() - t0;
 	return err;
@@ -567,6 +608,7 @@ static void vtpm_release(struct vtpm *v)
 	free_secret(&v->load_vol, &v->load_vol_len);
 	free_secret(&v->pending, &v->pending_len);
 	free_secret(&v->sealbuf, &v->sealbuf_size);
+	free_secret(&v->redo, &v->redo_size);
 	free(v->rbuf);
 	free(v->tag);
 	free(v->uuid);
@@ -835,6 +877,266 @@ static int stir_random(struct vtpm *v)
 	return 0;
 }
 
+/* --- the volatile log ------------------------------------------------------ */
+
+/*
+ * At most this many records follow a volatile state: a resume replays
+ * them all (about a microsecond each on a host CPU), the log holds about
+ * 250 bytes each, and the whole save they put off costs as much as 15 of
+ * them.
+ */
+#define VTPM_REDO_MAX	64
+
+/* a record: kind, locality, command length, response length (le16), bytes */
+#define REDO_HDR	6
+#define REDO_KIND	1
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/*
+ * A command whose effect on the TPM is fixed by its bytes, its locality
+ * and the state before it: replayed on that state, it leaves the same
+ * state and gives the same response. TPM 2.0: PCR_Extend and PCR_Event
+ * with exactly one session, the password session (an HMAC or policy
+ * session has nonces from the TPM's random generator, which a resume
+ * stirs). TPM 1.2: TPM_Extend (no authorisation).
+ */
+static int replayable(enum vtpm_tpm_version ver, const uint8_t *c, size_t len)
+{
+	uint32_t code, asz, nsz, hsz;
+
+	if (len < 10 || be32(c + 2) != len)
+		return 0;
+	code = be32(c + 6);
+	if (ver == VTPM_TPM_1_2)
+		return c[0] == 0x00 && c[1] == 0xc1 && code == 0x14 && len == 34;
+	if (c[0] != 0x80 || c[1] != 0x02)		/* TPM_ST_SESSIONS */
+		return 0;
+	if (code != 0x182 && code != 0x13c)		/* PCR_Extend, PCR_Event */
+		return 0;
+	if (len < 18 + 9)
+		return 0;
+	asz = be32(c + 14);				/* after the PCR handle */
+	if (asz < 9 || asz > len - 18 || be32(c + 18) != 0x40000009) /* TPM_RS_PW */
+		return 0;
+	nsz = be16(c + 22);
+	if (4 + 2 + nsz + 1 + 2 > asz)
+		return 0;
+	hsz = be16(c + 18 + 4 + 2 + nsz + 1);
+	return 4 + 2 + nsz + 1 + 2 + hsz == asz;	/* that session only */
+}
+
+static int redo_push(struct vtpm *v, const uint8_t *rec, size_t len)
+{
+	if (v->redo_len + len > v->redo_size) {
+		size_t sz = v->redo_size ? v->redo_size : 4096;
+		uint8_t *nb;
+
+		while (sz < v->redo_len + len)
+			sz *= 2;
+		nb = malloc(sz);
+		if (!nb)
+			return -ENOMEM;
+		if (v->redo_len)
+			memcpy(nb, v->redo, v->redo_len);
+		free_secret(&v->redo, &v->redo_size);
+		v->redo = nb;
+		v->redo_size = sz;
+	}
+	memcpy(v->redo + v->redo_len, rec, len);
+	v->redo_len += len;
+	v->redo_n++;
+	return 0;
+}
+
+/* a record's bytes are one replayable command and its response */
+static size_t redo_check(const struct vtpm *v, const uint8_t *r, size_t len)
+{
+	size_t cl, rl;
+
+	if (len < REDO_HDR || r[0] != REDO_KIND || r[1] > 4)
+		return 0;
+	cl = r[2] | r[3] << 8;
+	rl = r[4] | r[5] << 8;
+	if (REDO_HDR + cl + rl > len || rl < 10 || rl > VTPM_MAX_PACKET ||
+	    !replayable(v->version, r + REDO_HDR, cl))
+		return 0;
+	return REDO_HDR + cl + rl;
+}
+
+/*
+ * Replay the records after the volatile state libtpms just loaded. Each
+ * must give the response the guest had: anything else means the records
+ * do not follow this state, or the TPM does not replay them as it ran
+ * them, and the state is refused rather than guessed.
+ */
+static int replay_redo(struct vtpm *v)
+{
+	unsigned char buf[VTPM_MAX_PACKET];
+	size_t off = 0, n;
+	unsigned int i = 0;
+
+	while (off < v->redo_len) {
+		const uint8_t *r = v->redo + off;
+		size_t cl = r[2] | r[3] << 8, rl = r[4] | r[5] << 8;
+		uint32_t rlen = 0;
+
+		n = REDO_HDR + cl + rl;
+		memcpy(buf, r + REDO_HDR, cl);
+		g_locality = r[1];
+		v->cb_err = 0;
+		if (TPMLIB_Process(&v->rbuf, &rlen, &v->rbufsize, buf, cl) != TPM_SUCCESS ||
+		    v->cb_err || rlen != rl || memcmp(v->rbuf, r + REDO_HDR + cl, rl)) {
+			pr_warn("vTPM %s: record %u of the volatile log (generation %llu) does not replay to the response the guest had: refused\n",
+				v->uuid, i + 1,
+				(unsigned long long)(v->vol_generation + i + 1));
+			return -EBADMSG;
+		}
+		off += n;
+		i++;
+	}
+	vtpm_explicit_bzero(buf, sizeof(buf));
+	if (i)
+		pr_info("%s: replayed %u command%s of the volatile log\n", v->uuid, i,
+			i == 1 ? "" : "s");
+	return 0;
+}
+
+/*
+ * The log's records that follow the volatile state just chosen (meta),
+ * into v->redo; *last: the newest generation they reach. A log that
+ * follows an older state is stale (a whole save came after it and the
+ * log was not emptied yet): ignored. One that follows a newer state than
+ * the one found, a record out of sequence, of another session, or that
+ * does not authenticate: refused. An incomplete last record is one whose
+ * write was cut short, so its command was never answered: dropped.
+ */
+static int load_log(struct vtpm *v, const struct blob_meta *snap, uint64_t *last)
+{
+	uint8_t *log, *plain;
+	size_t len, off = 0, plen;
+	uint64_t next = snap->generation + 1;
+	struct blob_meta m;
+	ssize_t total;
+	int err;
+
+	*last = snap->generation;
+	err = v->run.ops->load(&v->run, VTPM_VOL_LOG, &log, &len);
+	if (err == -ENOENT)
+		return 0;
+	if (err) {
+		pr_warn("vTPM %s: volatile log unreadable: %s\n", v->uuid, vtpm_strerror(err));
+		return err;
+	}
+	while (off < len) {
+		total = vtpm_blob_peek(log + off, len - off, &m);
+		if ((total < 0 && len - off < 96) || (total > 0 && (size_t)total > len - off)) {
+			pr_info("%s: volatile log: the last record is incomplete (%zu bytes): its command was never answered\n",
+				v->uuid, len - off);
+			break;
+		}
+		if (total > 0)
+			err = vtpm_blob_open(&v->sealer, VTPM_VOL_LOG, log + off, total,
+					     &m, &plain, &plen);
+		else
+			err = total;
+		if (err) {
+			pr_warn("vTPM %s: volatile log record %llu does not authenticate (%s): refused\n",
+				v->uuid, (unsigned long long)(next - snap->generation),
+				vtpm_strerror(err));
+			goto fail;
+		}
+		if (off == 0 && m.base_generation < snap->generation) {
+			free_secret(&plain, &plen);
+			pr_info("%s: volatile log follows generation %llu, older than the state's %llu: ignored\n",
+				v->uuid, (unsigned long long)m.base_generation,
+				(unsigned long long)snap->generation);
+			break;
+		}
+		if (m.base_generation != snap->generation || m.generation != next ||
+		    strcmp(m.tag, snap->tag) || redo_check(v, plain, plen) != plen) {
+			pr_warn("vTPM %s: volatile log record of generation %llu follows %llu (\"%s\"); %llu following %llu (\"%s\") expected: refused\n",
+				v->uuid, (unsigned long long)m.generation,
+				(unsigned long long)m.base_generation, m.tag,
+				(unsigned long long)next,
+				(unsigned long long)snap->generation, snap->tag);
+			free_secret(&plain, &plen);
+			err = -ESTALE;
+			goto fail;
+		}
+		err = redo_push(v, plain, plen);
+		free_secret(&plain, &plen);
+		if (err)
+			goto fail;
+		off += total;
+		*last = next++;
+	}
+	vtpm_explicit_bzero(log, len);
+	free(log);
+	if (*last > v->generation)
+		v->generation = *last;
+	return 0;
+
+fail:
+	vtpm_explicit_bzero(log, len);
+	free(log);
+	redo_clear(v);
+	return err;
+}
+
+/*
+ * The state a replayable command left, saved as a record of it: answered
+ * once the record is in the log (and on stable storage with
+ * VTPM_F_SYNC_VOLATILE).
+ */
+static int log_command(struct vtpm *v, unsigned int locality, const uint8_t *cmd,
+		       size_t clen, const uint8_t *rsp, size_t rlen)
+{
+	uint8_t rec[REDO_HDR + 2 * VTPM_MAX_PACKET];
+	struct blob_meta meta = { 0 };
+	size_t n = REDO_HDR + clen + rlen, blen;
+	uint64_t t0;
+	int err;
+
+	rec[0] = REDO_KIND;
+	rec[1] = locality;
+	rec[2] = clen;
+	rec[3] = clen >> 8;
+	rec[4] = rlen;
+	rec[5] = rlen >> 8;
+	memcpy(rec + REDO_HDR, cmd, clen);
+	memcpy(rec + REDO_HDR + clen, rsp, rlen);
+	meta.generation = v->generation + 1;
+	meta.base_generation = v->vol_generation;
+	if (v->tag)
+		snprintf(meta.tag, sizeof(meta.tag), "%s", v->tag);
+	err = seal(v, VTPM_VOL_LOG, &meta, rec, n, &blen);
+	if (!err)
+		err = redo_push(v, rec, n);
+	vtpm_explicit_bzero(rec, n);
+	if (err)
+		return err;
+	t0 = now_ns();
+	err = v->run.ops->log_append(&v->run, VTPM_VOL_LOG, v->sealbuf, blen,
+				     !!(v->flags & VTPM_F_SYNC_VOLATILE));
+	if (err) {
+		v->redo_len -= n;
+		v->redo_n--;
+		v->log_dirty = 1;	/* the next save is a whole one */
+		v->stats.ns_io += now_ns() - t0;
+		return err;
+	}
+	v->generation = meta.generation;
+	v->stats.volatile_records++;
+	v->stats.bytes_volatile += blen;
+	anchor_vol(v, meta.generation);
+	v->stats.ns_io += now_ns() - t0;
+	return 0;
+}
+
 /*
  * Put libtpms back to the committed state after a command whose state
  * could not be saved: its effects are dropped, the DRBG stirred.
@@ -871,6 +1173,8 @@ static int restore_committed(struct vtpm *v)
 	}
 	err = tpmlib_start(v);
 	if (!err)
+		err = replay_redo(v);
+	if (!err)
 		err = stir_random(v);
 	if (err) {
 		pr_warn("%s: cannot return to the saved state: %s\n", v->uuid,
@@ -906,7 +1210,7 @@ static int parse_vol_anchor(const char *s, uint64_t *gen, const char **tag)
 static int check_volatile(struct vtpm *v)
 {
 	struct blob_meta meta;
-	uint64_t agen = 0;
+	uint64_t agen = 0, last;
 	const char *atag = NULL;
 	char anchor[320];
 	uint8_t *data;
@@ -956,11 +1260,16 @@ static int check_volatile(struct vtpm *v)
 		free_secret(&data, &len);
 		return -ESTALE;
 	}
-	if (same && meta.generation < agen) {
-		pr_warn("vTPM %s: volatile state generation %llu is older than generation %llu last answered from: rollback refused\n",
-			v->uuid, (unsigned long long)meta.generation,
-			(unsigned long long)agen);
+	err = load_log(v, &meta, &last);
+	if (err) {
 		free_secret(&data, &len);
+		return err;
+	}
+	if (same && last < agen) {
+		pr_warn("vTPM %s: volatile state generation %llu is older than generation %llu last answered from: rollback refused\n",
+			v->uuid, (unsigned long long)last, (unsigned long long)agen);
+		free_secret(&data, &len);
+		redo_clear(v);
 		return -ESTALE;
 	}
 	v->load_vol = data;
@@ -1055,6 +1364,7 @@ struct vtpm *vtpm_new(const struct vtpm_opts *opts)
 	}
 	g_vtpm = v;
 	v->flags = OPT(opts, flags, 0);
+	v->log_dirty = 1;	/* whatever a log holds, the first save is whole */
 	tag = OPT(opts, resume_tag, NULL);
 	if (tag && !(v->tag = strdup(tag))) {
 		err = -ENOMEM;
@@ -1118,7 +1428,9 @@ struct vtpm *vtpm_new(const struct vtpm_opts *opts)
 		goto err_release;
 
 	if (resume) {
-		err = stir_random(v);
+		err = replay_redo(v);
+		if (!err)
+			err = stir_random(v);
 	} else if (!(v->flags & VTPM_F_NO_STARTUP)) {
 		const uint8_t *cmd = v->version == VTPM_TPM_1_2 ?
 				     tpm12_startup_clear : tpm2_startup_clear;
@@ -1326,7 +1638,7 @@ int vtpm_process(struct vtpm *v, const void *cmd, size_t cmd_len,
 	uint32_t rlen = 0;
 	TPM_RESULT rc;
 	uint64_t t0;
-	int err;
+	int err, perm = 0;
 
 	if (!v || !cmd || !resp || !resp_len || (!v->running && !v->restore))
 		return libvtpm_err(-EINVAL);
@@ -1355,10 +1667,16 @@ int vtpm_process(struct vtpm *v, const void *cmd, size_t cmd_len,
 	if (!err && v->pending) {
 		err = commit_permanent(v, v->pending, v->pending_len);
 		free_secret(&v->pending, &v->pending_len);
+		perm = 1;
 	}
 	/* the response leaves only once the state it implies is saved */
-	if (!err && !changes_nothing(v->version, cmd, cmd_len))
-		err = commit_volatile(v);
+	if (!err && !changes_nothing(v->version, cmd, cmd_len)) {
+		if (!perm && !v->log_dirty && v->vol_slot >= 0 &&
+		    v->redo_n < VTPM_REDO_MAX && replayable(v->version, cmd, cmd_len))
+			err = log_command(v, locality, cmd, cmd_len, v->rbuf, rlen);
+		else
+			err = commit_volatile(v);
+	}
 	if (err)
 		goto err_restore;
 	if (rlen > *resp_len)

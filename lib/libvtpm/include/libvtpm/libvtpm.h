@@ -379,6 +379,7 @@ struct vtpm_stats {
 	uint64_t ns_io;			/* writes, fdatasync, keyring anchors */
 	uint64_t bytes_volatile;	/* sealed volatile bytes written */
 	uint64_t bytes_permanent;	/* sealed permanent bytes written */
+	uint64_t volatile_records;	/* commands logged instead of a save */
 	size_t :0;
 };
 
