@@ -1612,6 +1612,303 @@ static void test_kill9_keeps_acknowledged_values_no_repeat(void)
 	expect_no_repeated_random(rounds);
 }
 
+/* ---- the volatile log --------------------------------------------------- */
+
+static int n_extends, want_extends;
+
+/* n_extends PCR 16 extends, then killed: no orderly anything */
+static void c_extend_n_kill(void *arg)
+{
+	struct vtpm *v = open_vtpm(arg);
+	struct vtpm_stats st = { .sz = sizeof(st) };
+	struct tbuf t;
+
+	cmd_pcr_extend(&t, 16, extend_d);
+	for (int i = 0; i < n_extends; i++)
+		expect_rc(v, &t, 0);
+	EXPECT_INT("vtpm_get_stats", 0, vtpm_get_stats(v, &st));
+	/* a resume's first state change is a whole save (a fresh start
+	 * made one already) */
+	EXPECT_INT("extends answered after a record, not a whole save",
+		   n_extends - !vtpm_fresh_start(v), st.volatile_records);
+	raise(SIGKILL);
+}
+
+static void c_expect_extends(void *arg)
+{
+	struct vtpm *v = open_vtpm(arg);
+
+	expect_pcr16(v, want_extends);
+	vtpm_free(v);
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	struct stat sb;
+	uint8_t *b;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &sb) < 0)
+		FAIL("%s: %s", path, strerror(errno));
+	b = malloc(sb.st_size + 1);
+	if (!b || read(fd, b, sb.st_size) != sb.st_size)
+		FAIL("read %s", path);
+	close(fd);
+	*len = sb.st_size;
+	return b;
+}
+
+static void write_file(const char *path, const uint8_t *b, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+
+	if (fd < 0 || write(fd, b, len) != (ssize_t)len)
+		FAIL("write %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+static uint32_t le(const uint8_t *p, int n)
+{
+	uint32_t v = 0;
+
+	while (n--)
+		v = v << 8 | p[n];
+	return v;
+}
+
+/* where the log's records start (blob.c's format: header, tag, payload, GCM tag) */
+static int log_records(const uint8_t *b, size_t len, size_t *off, int max)
+{
+	size_t o = 0;
+	int n = 0;
+
+	while (o + 96 <= len && n < max) {
+		off[n++] = o;
+		o += 96 + le(b + o + 32, 2) + le(b + o + 12, 4) + 16;
+	}
+	if (o != len)
+		FAIL("the log is not whole records: %zu of %zu bytes", o, len);
+	off[n] = o;
+	return n;
+}
+
+/*
+ * Commands answered after a record in the log (not a whole save) are all
+ * there after kill -9, and the log cannot be used to give a guest another
+ * state: an incomplete last record is a command never answered (dropped),
+ * a changed record, one cut out of the middle, a log kept under older
+ * volatile slots are refused; a log a whole save superseded is ignored;
+ * with the rollback anchor, a log cut short by a whole record is refused.
+ */
+static void test_volatile_log_replayed_and_checked(void)
+{
+	struct ctx c = { .key = keyfile, .tag = "vlog" };
+	char vdir[700], log[800];
+	size_t off[16], len;
+	uint8_t *b;
+	int n;
+
+	dir_of(c.dir, sizeof(c.dir), "vlog");
+	snprintf(vdir, sizeof(vdir), "%s/vlog", rundir);
+	snprintf(log, sizeof(log), "%s/volatile.log", vdir);
+	CHILD_OK((void (*)(void *))create, &c);
+	CHILD_OK(c_open_free, &c);
+	run_cmd("cp -a '%s' '%s.before'", vdir, vdir);
+	n_extends = 5;
+	EXPECT_INT("server killed", 128 + SIGKILL, in_child(c_extend_n_kill, &c));
+	b = read_file(log, &len);
+	n = log_records(b, len, off, 15);
+	EXPECT_INT("records in the log", 4, n);
+	run_cmd("cp -a '%s' '%s.kept'", vdir, vdir);
+#define PUT_BACK() run_cmd("rm -rf '%s' && cp -a '%s.kept' '%s'", vdir, vdir, vdir)
+
+	/* all five, four of them replayed from the log */
+	want_extends = 5;
+	CHILD_OK(c_expect_extends, &c);
+	/* the whole save at that vtpm_free() emptied the log */
+	free(read_file(log, &len));
+	EXPECT_INT("log after a whole save", 0, len);
+	PUT_BACK();
+
+	/* the last record's write cut short: that command was never answered */
+	write_file(log, b, len = off[n] - 7);
+	want_extends = 4;
+	CHILD_OK(c_expect_extends, &c);
+	PUT_BACK();
+
+	/* one byte of the second record changed: refused */
+	b[off[1] + 120] ^= 1;
+	write_file(log, b, off[n]);
+	b[off[1] + 120] ^= 1;
+	c.expect_err = -EKEYREJECTED;
+	CHILD_OK(c_expect_open_err, &c);
+	PUT_BACK();
+
+	/* the second record cut out: the others out of sequence, refused */
+	{
+		uint8_t *cut = malloc(off[n]);
+
+		memcpy(cut, b, off[1]);
+		memcpy(cut + off[1], b + off[2], off[n] - off[2]);
+		write_file(log, cut, off[n] - (off[2] - off[1]));
+		free(cut);
+	}
+	c.expect_err = -ESTALE;
+	CHILD_OK(c_expect_open_err, &c);
+	PUT_BACK();
+
+	/* the volatile slots of before put back under the newer log: refused */
+	run_cmd("cp -a '%s.before'/volatile.0 '%s.before'/volatile.1 '%s'/", vdir, vdir, vdir);
+	CHILD_OK(c_expect_open_err, &c);
+	PUT_BACK();
+
+	/* a log a whole save came after: ignored, never replayed twice */
+	want_extends = 5;
+	CHILD_OK(c_expect_extends, &c);
+	run_cmd("cp -a '%s.kept/volatile.log' '%s'/", vdir, vdir);
+	CHILD_OK(c_expect_extends, &c);
+	run_cmd("rm -rf '%s.kept' '%s.before'", vdir, vdir);
+	free(b);
+
+	/* with the rollback anchor: the log cut back by a whole record */
+	c.flags = VTPM_F_ROLLBACK_ANCHOR;
+	c.tag = "vlog-anchor";
+	CHILD_OK(c_open_free, &c);
+	EXPECT_INT("server killed", 128 + SIGKILL, in_child(c_extend_n_kill, &c));
+	run_cmd("cp -a '%s' '%s.kept'", vdir, vdir);
+	b = read_file(log, &len);
+	n = log_records(b, len, off, 15);
+	write_file(log, b, off[n - 1]);
+	c.expect_err = -ESTALE;
+	CHILD_OK(c_expect_open_err, &c);
+	PUT_BACK();
+	want_extends = 5;
+	CHILD_OK(c_expect_extends, &c);
+	run_cmd("rm -rf '%s.kept'", vdir);
+	free(b);
+#undef PUT_BACK
+}
+
+/*
+ * A failed append answers nothing and keeps nothing of its command: the
+ * TPM goes back to the volatile slot and the records after it; the next
+ * state change is a whole save. With VTPM_F_SYNC_VOLATILE, a record
+ * written but not made durable is cut off again: a kill right after
+ * must not find it.
+ */
+static void c_log_append_fails(void *arg)
+{
+	struct ctx *c = arg;
+	struct vtpm *v = open_vtpm(c);
+	struct vtpm_stats st = { .sz = sizeof(st) };
+	struct tbuf t;
+	uint32_t rc;
+
+	cmd_pcr_extend(&t, 16, extend_d);
+	for (int i = 0; i < 3; i++)
+		expect_rc(v, &t, 0);		/* records (a whole save first on resume) */
+	fault_pwrite = EIO;
+	EXPECT_INT("PCR_Extend, the log's pwrite failing", -EIO,
+		   try_cmd(v, &t, &rc, NULL));
+	fault_pwrite = 0;
+	expect_pcr16(v, n_extends + 3);	/* n_extends: before this run */
+	expect_rc(v, &t, 0);			/* a whole save */
+	expect_rc(v, &t, 0);			/* a record */
+	EXPECT_INT("vtpm_get_stats", 0, vtpm_get_stats(v, &st));
+	EXPECT_INT("records", 3 + !!vtpm_fresh_start(v), st.volatile_records);
+	if (c->flags & VTPM_F_SYNC_VOLATILE) {
+		fault_sync = EIO;
+		EXPECT_INT("PCR_Extend, the log's fdatasync failing", -EIO,
+			   try_cmd(v, &t, &rc, NULL));
+		fault_sync = 0;
+	}
+	raise(SIGKILL);
+}
+
+static void test_volatile_log_failed_append_keeps_nothing(void)
+{
+	struct ctx c = { .key = keyfile, .tag = "vlogfail" };
+
+	dir_of(c.dir, sizeof(c.dir), "vlogfail");
+	CHILD_OK((void (*)(void *))create, &c);
+	n_extends = 0;
+	EXPECT_INT("server killed", 128 + SIGKILL, in_child(c_log_append_fails, &c));
+	want_extends = 5;
+	CHILD_OK(c_expect_extends, &c);
+	c.flags = VTPM_F_SYNC_VOLATILE | VTPM_F_ROLLBACK_ANCHOR;
+	n_extends = 5;
+	EXPECT_INT("server killed", 128 + SIGKILL, in_child(c_log_append_fails, &c));
+	want_extends = 10;
+	CHILD_OK(c_expect_extends, &c);
+}
+
+/* TPM 1.2: TPM_Extend is logged and replayed the same way */
+static const uint8_t d20[20] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+				 15, 16, 17, 18, 19, 20 };
+
+static void tpm12_pcr16(struct vtpm *v, uint8_t out[20])
+{
+	static const uint8_t cmd[] = { 0x00, 0xc1, 0, 0, 0, 14, 0, 0, 0, 0x15, 0, 0, 0, 16 };
+	uint8_t r[VTPM_MAX_PACKET];
+	size_t n = sizeof(r);
+
+	EXPECT_INT("TPM_PcrRead", 0, vtpm_process(v, cmd, sizeof(cmd), 0, r, &n));
+	EXPECT_INT("TPM_PcrRead rc", 0, rsp_rc(r, n));
+	EXPECT_INT("TPM_PcrRead length", 30, n);
+	memcpy(out, r + 10, 20);
+}
+
+static void c_tpm12_extend_kill(void *arg)
+{
+	uint8_t cmd[34] = { 0x00, 0xc1, 0, 0, 0, 34, 0, 0, 0, 0x14, 0, 0, 0, 16 };
+	struct vtpm *v = open_vtpm(arg);
+	struct vtpm_stats st = { .sz = sizeof(st) };
+	uint8_t r[VTPM_MAX_PACKET];
+	size_t n;
+
+	memcpy(cmd + 14, d20, 20);
+	for (int i = 0; i < n_extends; i++) {
+		n = sizeof(r);
+		EXPECT_INT("TPM_Extend", 0, vtpm_process(v, cmd, sizeof(cmd), 0, r, &n));
+		EXPECT_INT("TPM_Extend rc", 0, rsp_rc(r, n));
+	}
+	EXPECT_INT("vtpm_get_stats", 0, vtpm_get_stats(v, &st));
+	EXPECT_INT("extends answered after a record", n_extends - !vtpm_fresh_start(v),
+		   st.volatile_records);
+	raise(SIGKILL);
+}
+
+static void c_tpm12_expect_extends(void *arg)
+{
+	struct vtpm *v = open_vtpm(arg);
+	uint8_t want[20] = { 0 }, got[20], buf[40];
+
+	for (int i = 0; i < want_extends; i++) {
+		memcpy(buf, want, 20);
+		memcpy(buf + 20, d20, 20);
+		SHA1(buf, 40, want);
+	}
+	tpm12_pcr16(v, got);
+	if (memcmp(want, got, 20)) {
+		hex("expected", want, 20);
+		hex("received", got, 20);
+		FAIL("TPM 1.2 PCR 16 is not %d extends", want_extends);
+	}
+	vtpm_free(v);
+}
+
+static void test_volatile_log_tpm12(void)
+{
+	struct ctx c = { .key = keyfile, .version = VTPM_TPM_1_2, .tag = "vlog12" };
+
+	dir_of(c.dir, sizeof(c.dir), "vlog12");
+	CHILD_OK((void (*)(void *))create, &c);
+	n_extends = 6;
+	EXPECT_INT("server killed", 128 + SIGKILL, in_child(c_tpm12_extend_kill, &c));
+	want_extends = 6;
+	CHILD_OK(c_tpm12_expect_extends, &c);
+}
+
 static const struct test tests[] = {
 	T(getrandom_plaintext),
 	T(suspend_record_resumed_exactly_once),
@@ -1644,6 +1941,9 @@ static const struct test tests[] = {
 	T(planted_links_and_modes_refused),
 	T(every_byte_of_a_blob_authenticated),
 	T(kill9_keeps_acknowledged_values_no_repeat),
+	T(volatile_log_replayed_and_checked),
+	T(volatile_log_failed_append_keeps_nothing),
+	T(volatile_log_tpm12),
 	T(bench),
 };
 
