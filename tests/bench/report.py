@@ -137,19 +137,20 @@ def main():
                 t.append([v.replace("libvtpm_", ""), c, f(r.get("p50_us"), 2),
                           f(r.get("st_tpm_us"), 2), f(r.get("st_marshal_us"), 2),
                           f(r.get("st_crypto_us"), 2), f(r.get("st_io_us"), 2),
-                          f(r.get("st_volatile_saves"), 2), f(r.get("st_permanent_saves"), 2),
+                          f(r.get("st_volatile_saves"), 2), f(r.get("st_volatile_records"), 2),
+                          f(r.get("st_permanent_saves"), 2),
                           f(r.get("st_bytes_volatile"), 0), f(r.get("st_bytes_permanent"), 0),
                           f(r.get("wchar_b"), 0), f(r.get("write_bytes_b"), 0),
                           f(r.get("cpu_us"), 1)])
                 for k in ("st_tpm_us", "st_marshal_us", "st_crypto_us", "st_io_us", "cpu_us"):
                     metric("inproc.%s.%s.%s" % (v, c, k[:-3]), r.get(k), "us")
-                for k in ("st_volatile_saves", "st_permanent_saves"):
+                for k in ("st_volatile_saves", "st_volatile_records", "st_permanent_saves"):
                     metric("inproc.%s.%s.%s" % (v, c, k), r.get(k), "per_cmd")
                 for k in ("st_bytes_volatile", "st_bytes_permanent", "wchar_b", "write_bytes_b"):
                     metric("inproc.%s.%s.%s" % (v, c, k[:-2] if k.endswith("_b") else k),
                            r.get(k), "bytes")
         table(["variant", "command", "p50", "libtpms", "marshal", "crypto", "io",
-               "vol saves", "perm saves", "vol bytes", "perm bytes", "wchar", "write_bytes",
+               "vol saves", "vol records", "perm saves", "vol bytes", "perm bytes", "wchar", "write_bytes",
                "cpu us"], t)
         info = [r for r in rows if r.get("phase") == "info"]
         if info:
@@ -279,7 +280,7 @@ def main():
             print()
         # serve's own vtpm_get_stats() line, if it logs one: per command
         # over the whole run (all the commands above, mixed)
-        rx = re.compile(r"state path: (\d+) commands, (\d+) volatile and (\d+) permanent saves; "
+        rx = re.compile(r"state path: (\d+) commands, (\d+) volatile saves, \d+ logged, (\d+) permanent saves; "
                         r"per command: libtpms ([\d.]+) us, marshal ([\d.]+) us, crypto ([\d.]+) us, "
                         r"I/O ([\d.]+) us, ([\d.]+) bytes volatile, ([\d.]+) bytes permanent")
         t = []

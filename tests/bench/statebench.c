@@ -534,11 +534,12 @@ static void inproc_child(const struct inproc *ip)
 			double k = cnt;
 
 			printf(" st_commands=%.3f st_failed=%.3f st_volatile_saves=%.3f"
-			       " st_permanent_saves=%.3f st_tpm_us=%.3f st_marshal_us=%.3f"
+			       " st_volatile_records=%.3f st_permanent_saves=%.3f st_tpm_us=%.3f st_marshal_us=%.3f"
 			       " st_crypto_us=%.3f st_io_us=%.3f st_bytes_volatile=%.1f"
 			       " st_bytes_permanent=%.1f",
 			       (s1.commands - s0.commands) / k, (s1.failed - s0.failed) / k,
 			       (s1.volatile_saves - s0.volatile_saves) / k,
+			       (s1.volatile_records - s0.volatile_records) / k,
 			       (s1.permanent_saves - s0.permanent_saves) / k,
 			       (s1.ns_tpm - s0.ns_tpm) / k / 1e3,
 			       (s1.ns_marshal - s0.ns_marshal) / k / 1e3,

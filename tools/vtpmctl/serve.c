@@ -1273,9 +1273,10 @@ static void log_stats(struct server *s)
 	if (!s->vtpm || vtpm_get_stats(s->vtpm, &st) || !st.commands)
 		return;
 	n = st.commands;
-	log_msg(LOG_INFO, "state path: %llu commands, %llu volatile and %llu permanent saves; per command: libtpms %.1f us, marshal %.1f us, crypto %.1f us, I/O %.1f us, %.0f bytes volatile, %.0f bytes permanent",
+	log_msg(LOG_INFO, "state path: %llu commands, %llu volatile saves, %llu logged, %llu permanent saves; per command: libtpms %.1f us, marshal %.1f us, crypto %.1f us, I/O %.1f us, %.0f bytes volatile, %.0f bytes permanent",
 		(unsigned long long)st.commands,
 		(unsigned long long)st.volatile_saves,
+		(unsigned long long)st.volatile_records,
 		(unsigned long long)st.permanent_saves,
 		st.ns_tpm / n / 1e3, st.ns_marshal / n / 1e3,
 		st.ns_crypto / n / 1e3, st.ns_io / n / 1e3,
