@@ -221,6 +221,12 @@ xs_is() { [ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
 # not sh -c: pgrep -f would find the sh -c that names the pattern.
 server_for() { pgrep -f "vtpmctl serve.*vtpm-$1-" >/dev/null; }   # DOMID
 no_server_for() { ! server_for "$1"; }
+# The hotplug server of domain DOMID's vTPM (the udev rule's, device 0):
+# its pidfile, the supervisor's pid in it (fails while there is none),
+# whether it started.
+server_pidfile() { echo "/run/vtpm/vtpm-$1-0.pid"; }
+server_pid() { cat "$(server_pidfile "$1")" 2>/dev/null; }
+server_started() { test -s "$(server_pidfile "$1")"; }
 backend_nodes() { xenstore-list /local/domain/0/backend/vtpm 2>/dev/null | wc -l; }
 no_backends() { [ "$(backend_nodes)" -eq 0 ]; }
 # no domain but dom0, running or dying (a grant mapping left keeps one dying)

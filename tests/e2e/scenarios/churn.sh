@@ -32,7 +32,7 @@ need loop-running wait_for 300 grep -aq 'E2E-INFO loop-running' "$(guest_log ck)
 # (the counts below see what they count: the loop guest's device and page)
 step counts-see-a-guest sh -c "[ $(tpmbk_devices) = 1 ] && [ $(ring_maps) -ge 1 ]" ||
 	say "with one guest: $(tpmbk_devices) devices, $(ring_maps) ring mappings"
-sup=$(cat /run/vtpm/vtpm-$dk-0.pid 2>/dev/null)
+sup=$(server_pid $dk)
 # The server hands a key generation to its worker thread (serve.c); a
 # worker that runs, not one asleep in read(), has the loop guest's
 # CreatePrimary in hand, for seconds under TCG. A kill aimed there catches

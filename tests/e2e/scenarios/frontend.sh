@@ -13,10 +13,11 @@ need create-tpm12 vtpmctl create --uuid $U12 --tpm1.2 || return
 # The two guests run at the same time.
 need xl-create-patched guest_create fpatched guest-frontend "vtpm=[\"backend=0,uuid=$UP\"]" || return
 need xl-create-patched12 guest_create fpatched12 guest-frontend12 "vtpm=[\"backend=0,uuid=$U12\"]" || return
+server_started_for() { server_started "$(guest_domid "$1")"; }   # NAME
 # server_pids NAME: guest NAME's vTPM server and its children, in SPIDS
 server_pids() {
 	local d pid
-	d=$(xl domid "$1") && pid=$(cat "/run/vtpm/vtpm-$d-0.pid") || return 1
+	d=$(xl domid "$1") && pid=$(server_pid "$d") || return 1
 	SPIDS="$pid $(pgrep -P "$pid" | tr '\n' ' ')"
 }
 # stop_server NAME: when the guest is ready, its vTPM server (and any
@@ -48,7 +49,7 @@ if step fpatched-phase1 wait_for 300 grep -aq 'E2E-INFO fe-phase1' "$(guest_log 
 	kill -CONT $SPIDS 2>/dev/null
 	[ -s /tmp/fpatched.save ] &&
 		step xl-restore xl restore /tmp/fpatched.save &&
-		step new-server-started wait_for 60 sh -c 'test -s /run/vtpm/vtpm-$(xl domid fpatched)-0.pid' &&
+		step new-server-started wait_for 60 server_started_for fpatched &&
 		t_restored=$SECONDS &&
 		step tell-restored sh -c 'xenstore-write /local/domain/$(xl domid fpatched)/data/e2e-go restored' &&
 		step restored-guest-runs wait_for 300 grep -aq 'E2E-STEP chip-kept-after-restore' "$(guest_log fpatched)" &&

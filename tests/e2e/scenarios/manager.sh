@@ -77,7 +77,7 @@ served_by_unit() {
 	# and it is the package's vtpm user now, in every uid and gid slot
 	wait_for 10 server_is_vtpm "$pid" >/dev/null || { server_is_vtpm "$pid"; return 1; }
 	say "$u pid $pid: $(grep -E '^(Uid|CapEff|CapBnd|Seccomp):' "/proc/$pid/status" | tr -s '\t\n' '  ')"
-	[ ! -e "/run/vtpm/vtpm-$d-0.pid" ] || { echo "a hotplug pidfile exists"; return 1; }
+	[ ! -e "$(server_pidfile "$d")" ] || { echo "a hotplug pidfile exists"; return 1; }
 	echo "$u pid $pid"
 }
 # unit_cgroup_refuses NAME: the outer layer of the guest's vtpm-serve@ unit

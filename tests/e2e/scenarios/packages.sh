@@ -49,13 +49,14 @@ step vtpm-user sh -c 'getent passwd vtpm | grep -q ":/nonexistent:/usr/sbin/nolo
 need create vtpmctl create --uuid $U || return
 need xl-create guest_create pk guest-idle "vtpm=[\"backend=0,uuid=$U\"]" || return
 domid=$(guest_domid pk)
-step server-started-by-udev wait_for 30 test -s /run/vtpm/vtpm-$domid-0.pid
-step served-by-packaged-vtpmctl sh -c "p=\$(cat /run/vtpm/vtpm-$domid-0.pid) && [ \"\$(readlink /proc/\$p/exe)\" = /usr/sbin/vtpmctl ]"
+step server-started-by-udev wait_for 30 server_started $domid
+served_by_package() { [ "$(readlink "/proc/$(server_pid $domid)/exe")" = /usr/sbin/vtpmctl ]; }
+step served-by-packaged-vtpmctl served_by_package
 # guest-idle: the frontend loads and TPM2_GetRandom is answered
 step guest-served wait_for 180 grep -q 'guest-idle ready' "$(guest_log pk)"
 
 # --- remove while the guest is being served ------------------------------------
-sup=$(cat /run/vtpm/vtpm-$domid-0.pid 2>/dev/null)
+sup=$(server_pid $domid)
 # What the packages own, and what DKMS made, before they go.
 for p in $PKGS; do dpkg -L "$p"; done | grep -vx '/\.' >/tmp/pkg-paths
 { find /lib/modules -name 'xen-tpmback.ko*'; echo /var/lib/dkms/xen-tpmback; } >/tmp/pkg-extra

@@ -19,7 +19,7 @@ need xl-create guest_create gs guest-saverestore "vtpm=[\"backend=0,uuid=$U\"]" 
 dom1=$(guest_domid gs)
 lg=$(guest_log gs)
 need guest-phase1 wait_for 400 grep -aq 'E2E-INFO sr-phase1' "$lg" || return
-sup=$(cat /run/vtpm/vtpm-$dom1-0.pid)
+sup=$(server_pid $dom1)
 
 # --- lifecycle commands cannot destroy a live TPM ---------------------------
 # the race of the issue: the server killed -9, destroy at once (within the
@@ -60,7 +60,8 @@ t0=$SECONDS
 step xl-save xl save gs /tmp/gs.save
 say "xl save took $((SECONDS - t0)) s"
 step old-backend-gone wait_for 15 sh -c "! xenstore-exists /local/domain/0/backend/vtpm/$dom1"
-step old-server-gone wait_for 15 sh -c "! test -e /run/vtpm/vtpm-$dom1-0.pid || ! kill -0 \$(cat /run/vtpm/vtpm-$dom1-0.pid)"
+old_server_gone() { ! test -e "$(server_pidfile $dom1)" || ! kill -0 "$(server_pid $dom1)"; }
+step old-server-gone wait_for 15 old_server_gone
 step source-saw-suspend grep -q "domain $dom1 suspended (xl save, migration): TPM state kept" /var/log/syslog
 step suspend-record-owned-by-vtpm sh -c "ls /var/lib/vtpm/$U | grep -qi suspend && [ -z \"\$(find /var/lib/vtpm/$U ! -user vtpm)\" ]"
 step session-suspended grep -q '^state=suspended$' /var/lib/vtpm/$U/session
@@ -93,7 +94,7 @@ say "xl restore took $((SECONDS - t0)) s"
 dom2=$(guest_domid gs)
 say "restored as domain $dom2 (was $dom1)"
 xenstore-write /local/domain/$dom2/data/e2e-go 1
-step new-server-started wait_for 30 test -s /run/vtpm/vtpm-$dom2-0.pid
+step new-server-started wait_for 30 server_started $dom2
 step restored-domain-carries-epoch xenstore-exists /local/domain/$dom2/vtpm-epoch-$U
 step server-resumed wait_for 60 grep -q "domain $dom2 restored from session" /var/log/syslog
 step suspend-record-consumed wait_for 60 test ! -e /var/lib/vtpm/$U/suspend

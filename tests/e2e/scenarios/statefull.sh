@@ -18,8 +18,8 @@ dom=$(guest_domid gf)
 lg=$(guest_log gf)
 says() { grep -aq "$1" "$lg"; }
 go() { xenstore-write /local/domain/$dom/data/e2e-go "$1"; }
-need server-started wait_for 30 test -s /run/vtpm/vtpm-$dom-0.pid || return
-sup=$(cat /run/vtpm/vtpm-$dom-0.pid)
+need server-started wait_for 30 server_started $dom || return
+sup=$(server_pid $dom)
 if step guest-ready wait_for 300 says 'E2E-INFO full-ready'; then
 	dd if=/dev/zero of=$S/filler bs=4k 2>/dev/null
 	step disk-full sh -c "[ \$(df -k --output=avail $S | tail -n1) -eq 0 ]"

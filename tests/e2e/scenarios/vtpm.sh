@@ -26,7 +26,7 @@ need xl-create-a1 guest_create ga1 guest-vtpm-full "$(vtpm_cfg $UA)" || return
 step module-autoloaded lsmod | grep -q ^xen_tpmback
 need xl-create-b1 guest_create gb1 guest-vtpm-b "$(vtpm_cfg $UB)" || return
 domA=$(guest_domid ga1)
-step server-started-by-udev wait_for 30 test -s /run/vtpm/vtpm-$domA-0.pid
+step server-started-by-udev wait_for 30 server_started $domA
 guest_wait gb1 600
 guest_wait ga1 900
 
@@ -50,7 +50,7 @@ need xl-create-a2 guest_create ga2 guest-vtpm-reboot "$(vtpm_cfg $UA)" || return
 domA=$(guest_domid ga2)
 lg=$(guest_log ga2)
 if step a2-first-reads wait_for 240 grep -q 'E2E-INFO nvread 3 ok' "$lg"; then
-	sup=$(cat /run/vtpm/vtpm-$domA-0.pid)
+	sup=$(server_pid $domA)
 	child=$(pgrep -P "$sup" | head -n1)
 	step server-runs-as-vtpm server_is_vtpm "$child" /var/lib/vtpm/$UA
 	kill_at=$(grep -ao 'E2E-INFO nvread [0-9]* ' "$lg" | tail -n1 | cut -d' ' -f3)
