@@ -88,9 +88,13 @@ LIBVTPM_API const char *vtpm_strerror(int err);
  *     the permanent state (NV, hierarchy seeds, persistent objects) durably
  *     (written in place into the older of two slots, then fdatasync), the
  *     volatile state (PCRs, sessions, loaded objects) into the run
- *     directory, which survives the server process but not the host.
- *     Whatever kills the server after that, a restart resumes from a state
- *     at least as new as every answer the guest has seen.
+ *     directory, which survives the server process but not the host; for
+ *     a command that replays exactly (PCR_Extend or PCR_Event with a
+ *     password session, TPM 1.2's TPM_Extend), a sealed record of it in
+ *     the run directory's log, replayed on resume, instead of the whole
+ *     volatile state. Whatever kills the server after that, a restart
+ *     resumes from a state at least as new as every answer the guest has
+ *     seen.
  *  2. When saving fails (disk full, I/O error, read-only filesystem),
  *     vtpm_process() returns the negative errno and produces no response:
  *     the caller answers with a TPM failure (vtpm_failure_response()). The
