@@ -482,7 +482,7 @@ static void inproc_child(const struct inproc *ip)
 		/* the flags vtpmctl serve opens a vTPM with */
 		VTPM_OPTS(o, .state_dir = ip->dir, .key_file = ip->key,
 			  .resume_tag = "statebench:inproc",
-			  .flags = VTPM_F_ROLLBACK_ANCHOR);
+			  .flags = VTPM_F_ROLLBACK_ANCHOR | VTPM_F_TIMING);
 		int err;
 
 		if (vtpm_state_info(ip->dir, &info) == -ENOENT &&
@@ -1145,7 +1145,8 @@ static int run_sock(int argc, char **argv)
 		va[3] = v.sock;
 		va[4] = "--uuid";
 		va[5] = (char *)uuid;
-		va[6] = NULL;
+		va[6] = "--timing";
+		va[7] = NULL;
 		v.argv = va;
 	}
 	{

@@ -84,7 +84,7 @@ static struct {
 	const char *uuid, *socket, *device, *pidfile, *user;
 	long domid, devid;
 	unsigned int wait_s;
-	bool daemonize, syslog, supervise, fail_unknown, no_sandbox;
+	bool daemonize, syslog, supervise, fail_unknown, no_sandbox, timing;
 	bool set_user;			/* give up uid 0 for uid/gid */
 	uid_t uid;
 	gid_t gid;
@@ -117,6 +117,8 @@ static void serve_usage(void)
 	       "  --fail-unknown        with --uuid: a vTPM that does not exist is served\n"
 	       "                        as the kernel path does (TPM failures), not refused\n"
 	       "  --syslog              log to syslog instead of stderr\n"
+	       "  --timing              time the state path's stages; logged at exit (a\n"
+	       "                        clock read is a system call on some hosts)\n"
 	       MEASURE_USAGE
 	       "  --user NAME           serve as this user once attached (default "DEFAULT_USER";\n"
 	       "                        a name or a numeric uid; root or 0: stay uid 0, not\n"
@@ -167,6 +169,7 @@ static int parse_serve(int argc, char **argv)
 		{ "instance",	required_argument,	NULL, 'I' },
 		{ "supervise",	no_argument,		NULL, 'R' },
 		{ "fail-unknown", no_argument,		NULL, 'F' },
+		{ "timing",	no_argument,		NULL, 'T' },
 		MEASURE_LONGOPTS,
 		{ "no-sandbox",	no_argument,		NULL, 'X' },
 		{ "user",	required_argument,	NULL, 'Y' },
@@ -239,6 +242,9 @@ static int parse_serve(int argc, char **argv)
 			break;
 		case 'F':
 			so.fail_unknown = true;
+			break;
+		case 'T':
+			so.timing = true;
 			break;
 		case 'X':
 			so.no_sandbox = true;
@@ -745,7 +751,8 @@ static struct vtpm *open_vtpm(struct server *s)
 	{
 		VTPM_OPTS(o, .state_dir = s->dir, .key_file = effective_key_file(),
 			  .key_desc = effective_key_desc(), .resume_tag = s->tag,
-			  .flags = VTPM_F_ROLLBACK_ANCHOR,
+			  .flags = VTPM_F_ROLLBACK_ANCHOR |
+				   (so.timing ? VTPM_F_TIMING : 0),
 			  .resume_record = s->rec[0] ? s->rec : NULL);
 
 		v = vtpm_new(&o);
@@ -1273,6 +1280,15 @@ static void log_stats(struct server *s)
 	if (!s->vtpm || vtpm_get_stats(s->vtpm, &st) || !st.commands)
 		return;
 	n = st.commands;
+	if (!so.timing) {
+		log_msg(LOG_INFO, "state path: %llu commands, %llu volatile saves, %llu logged, %llu permanent saves; per command: %.0f bytes volatile, %.0f bytes permanent (--timing: where the time goes)",
+			(unsigned long long)st.commands,
+			(unsigned long long)st.volatile_saves,
+			(unsigned long long)st.volatile_records,
+			(unsigned long long)st.permanent_saves,
+			st.bytes_volatile / n, st.bytes_permanent / n);
+		return;
+	}
 	log_msg(LOG_INFO, "state path: %llu commands, %llu volatile saves, %llu logged, %llu permanent saves; per command: libtpms %.1f us, marshal %.1f us, crypto %.1f us, I/O %.1f us, %.0f bytes volatile, %.0f bytes permanent",
 		(unsigned long long)st.commands,
 		(unsigned long long)st.volatile_saves,

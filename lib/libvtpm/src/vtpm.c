@@ -82,9 +82,14 @@ struct vtpm {
 	struct vtpm_stats stats;
 };
 
+static int g_timing;		/* VTPM_F_TIMING */
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
+
+	if (!g_timing)
+		return 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
@@ -785,6 +790,7 @@ int vtpm_create(const struct vtpm_opts *opts)
 		return libvtpm_err(-ENOMEM);
 	g_vtpm = v;
 	v->flags = OPT(opts, flags, 0);
+	g_timing = !!(v->flags & VTPM_F_TIMING);
 	v->version = OPT(opts, version, VTPM_TPM_2_0);
 	v->creating = 1;
 	if (v->version != VTPM_TPM_2_0 && v->version != VTPM_TPM_1_2) {
@@ -1098,10 +1104,9 @@ fail:
 /*
  * The state a replayable command left, saved as a record of it: answered
  * once the record is in the log (and on stable storage with
- * VTPM_F_SYNC_VOLATILE). Its whole cost from t0 (sealing, the write, the
- * anchor) counts as I/O: one clock read, not six (a clock read is a
- * system call where the vDSO has no usable clock, as in a Xen PV dom0
- * whose TSC is not stable).
+ * VTPM_F_SYNC_VOLATILE). With VTPM_F_TIMING its whole cost from t0
+ * (sealing, the write, the anchor) counts as I/O: one clock read more,
+ * not four.
  */
 static int log_command(struct vtpm *v, unsigned int locality, const uint8_t *cmd,
 		       size_t clen, const uint8_t *rsp, size_t rlen, uint64_t t0)
@@ -1374,6 +1379,7 @@ struct vtpm *vtpm_new(const struct vtpm_opts *opts)
 	g_vtpm = v;
 	v->flags = OPT(opts, flags, 0);
 	v->log_dirty = 1;	/* whatever a log holds, the first save is whole */
+	g_timing = !!(v->flags & VTPM_F_TIMING);
 	tag = OPT(opts, resume_tag, NULL);
 	if (tag && !(v->tag = strdup(tag))) {
 		err = -ENOMEM;

@@ -72,6 +72,14 @@ LIBVTPM_API const char *vtpm_strerror(int err);
  * reboot). Best effort: skipped with a warning where keyctl is unusable.
  */
 #define VTPM_F_ROLLBACK_ANCHOR	(1U << 3)
+/*
+ * Time the state path's stages (struct vtpm_stats ns_*; zero without it).
+ * Costs two to a dozen clock reads per command: nothing where the vDSO
+ * reads the clock, a system call each where it cannot (a Xen PV dom0
+ * whose TSC is not stable: 80-90 us each under the testbed's emulated
+ * CPU, more than a logged PCR_Extend's whole save).
+ */
+#define VTPM_F_TIMING		(1U << 4)
 
 /*
  * Startup story. The guest has no firmware that sends TPM_Startup, so the
@@ -377,6 +385,7 @@ struct vtpm_stats {
 	uint64_t failed;		/* of which answered by a TPM failure */
 	uint64_t volatile_saves;	/* volatile state written */
 	uint64_t permanent_saves;	/* permanent state written (durable) */
+	/* the ns_* only with VTPM_F_TIMING */
 	uint64_t ns_tpm;		/* inside TPMLIB_Process() */
 	uint64_t ns_marshal;		/* libtpms serialising its state */
 	uint64_t ns_crypto;		/* sealing: AES-256-GCM or SHA-256 */
