@@ -1687,8 +1687,9 @@ int vtpm_process(struct vtpm *v, const void *cmd, size_t cmd_len,
 	}
 	/* the response leaves only once the state it implies is saved */
 	if (!err && !changes_nothing(v->version, cmd, cmd_len)) {
-		if (!perm && !v->log_dirty && v->vol_slot >= 0 &&
-		    v->redo_n < VTPM_REDO_MAX && replayable(v->version, cmd, cmd_len))
+		if (!perm && !v->log_dirty && v->vol_slot >= 0 && rlen >= 10 &&
+		    rlen <= VTPM_MAX_PACKET && v->redo_n < VTPM_REDO_MAX &&
+		    replayable(v->version, cmd, cmd_len))
 			err = log_command(v, locality, cmd, cmd_len, v->rbuf, rlen, t1);
 		else
 			err = commit_volatile(v);
